@@ -1,0 +1,188 @@
+//! Engine configuration: everything that sizes allocations is fixed here and checked in
+//! [`Engine::new`](crate::Engine::new). Analysis settings are time constants (seconds, Hz, dB)
+//! so that results agree across sample rates.
+
+use crate::error::{check_range, ConfigError};
+use crate::onset::OnsetMethod;
+
+/// Lowest supported sample rate, in Hz.
+pub const MIN_SAMPLE_RATE: f64 = 8_000.0;
+/// Highest supported sample rate, in Hz.
+pub const MAX_SAMPLE_RATE: f64 = 192_000.0;
+/// Largest `max_block_size` accepted.
+pub const MAX_BLOCK_SIZE: usize = 1 << 16;
+/// Largest event queue accepted.
+pub const MAX_EVENT_CAPACITY: usize = 1 << 20;
+
+/// Everything [`Engine::new`](crate::Engine::new) needs.
+///
+/// ```
+/// use cochlea_engine::{EngineConfig, OnsetMethod};
+/// let mut config = EngineConfig::new(48_000.0, 2, 512);
+/// config.onset.method = OnsetMethod::ComplexDomain;
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Sample rate in Hz, 8 kHz to 192 kHz.
+    pub sample_rate: f64,
+    /// Audio channels in and out, 1 or 2. Analysis runs on their mean.
+    pub channels: usize,
+    /// Longest block `process` will be given; any length from 0 to this is accepted.
+    pub max_block_size: usize,
+    /// Capacity of the event queue. Events that do not fit are dropped and counted.
+    pub event_capacity: usize,
+    /// Onset detection.
+    pub onset: OnsetConfig,
+}
+
+impl EngineConfig {
+    /// A configuration with Cochlea's defaults for the given stream format.
+    pub fn new(sample_rate: f64, channels: usize, max_block_size: usize) -> Self {
+        Self {
+            sample_rate,
+            channels,
+            max_block_size,
+            event_capacity: 4096,
+            onset: OnsetConfig::default(),
+        }
+    }
+
+    /// Checks every setting without allocating anything.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.sample_rate >= MIN_SAMPLE_RATE && self.sample_rate <= MAX_SAMPLE_RATE) {
+            return Err(ConfigError::SampleRate(self.sample_rate));
+        }
+        if !(1..=2).contains(&self.channels) {
+            return Err(ConfigError::Channels(self.channels));
+        }
+        if !(1..=MAX_BLOCK_SIZE).contains(&self.max_block_size) {
+            return Err(ConfigError::MaxBlockSize(self.max_block_size));
+        }
+        if !(1..=MAX_EVENT_CAPACITY).contains(&self.event_capacity) {
+            return Err(ConfigError::EventCapacity(self.event_capacity));
+        }
+        self.onset.validate(self.sample_rate)
+    }
+}
+
+/// Onset detection settings.
+///
+/// The first group fixes the analysis (and so the allocations); the second group
+/// (`method` to `lookahead_frames`) holds the initial values of the parameters that can also be
+/// changed while audio runs, through [`EngineHandle`](crate::EngineHandle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnsetConfig {
+    /// Run onset detection at all.
+    pub enabled: bool,
+    /// Analysis window length in seconds (Hann). The FFT is the next power of two.
+    pub window_s: f64,
+    /// Hop between analysis frames in seconds.
+    pub hop_s: f64,
+    /// Bands per octave of the log-frequency filterbank used by the flux methods.
+    pub bands_per_octave: u32,
+    /// Lowest filterbank frequency in Hz.
+    pub fmin_hz: f64,
+    /// Highest filterbank frequency in Hz (clamped to the Nyquist frequency).
+    pub fmax_hz: f64,
+    /// Largest look-ahead that can be selected at run time, in frames (sizes the picker).
+    pub max_lookahead_frames: u32,
+    /// Detection function.
+    pub method: OnsetMethod,
+    /// Sensitivity, 0 (only the strongest onsets) to 1 (everything); see [`crate::onset`].
+    pub sensitivity: f32,
+    /// Minimum time between two onsets, in seconds (0 to 1).
+    pub min_interval_s: f32,
+    /// Frames quieter than this (dBFS, window RMS) never start an onset (-120 to 0).
+    pub silence_gate_db: f32,
+    /// Frames the peak picker waits to confirm a peak; counted in the onset latency.
+    pub lookahead_frames: u32,
+}
+
+impl Default for OnsetConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_s: 0.0464,
+            hop_s: 0.005,
+            bands_per_octave: 24,
+            fmin_hz: 30.0,
+            fmax_hz: 17_000.0,
+            max_lookahead_frames: 8,
+            method: OnsetMethod::SuperFlux,
+            sensitivity: 0.5,
+            min_interval_s: 0.03,
+            silence_gate_db: -70.0,
+            lookahead_frames: 0,
+        }
+    }
+}
+
+impl OnsetConfig {
+    /// Checks the onset settings for a stream at `sample_rate`.
+    pub fn validate(&self, sample_rate: f64) -> Result<(), ConfigError> {
+        check_range("onset.window_s", self.window_s, 0.005, 0.2, "s")?;
+        check_range("onset.hop_s", self.hop_s, 0.001, 0.05, "s")?;
+        if self.hop_s > self.window_s {
+            return Err(ConfigError::Inconsistent(
+                "onset.hop_s must not exceed onset.window_s",
+            ));
+        }
+        check_range(
+            "onset.bands_per_octave",
+            self.bands_per_octave as f64,
+            1.0,
+            96.0,
+            "",
+        )?;
+        check_range("onset.fmin_hz", self.fmin_hz, 10.0, 4_000.0, "Hz")?;
+        check_range(
+            "onset.fmax_hz",
+            self.fmax_hz,
+            self.fmin_hz * 2.0,
+            96_000.0,
+            "Hz",
+        )?;
+        check_range(
+            "onset.max_lookahead_frames",
+            self.max_lookahead_frames as f64,
+            0.0,
+            64.0,
+            "frames",
+        )?;
+        let _ = sample_rate;
+        crate::params::OnsetParams::check(
+            self.sensitivity,
+            self.min_interval_s,
+            self.silence_gate_db,
+            self.lookahead_frames,
+            self.max_lookahead_frames,
+        )
+        .map_err(|e| match e {
+            crate::ParamError::OutOfRange {
+                name,
+                value,
+                min,
+                max,
+            } => ConfigError::OutOfRange {
+                name,
+                value,
+                min,
+                max,
+                unit: "",
+            },
+        })
+    }
+
+    /// Hop in samples at `sample_rate` (at least 1).
+    pub fn hop_samples(&self, sample_rate: f64) -> usize {
+        ((self.hop_s * sample_rate).round() as usize).max(1)
+    }
+
+    /// Window length in samples at `sample_rate`.
+    pub fn window_samples(&self, sample_rate: f64) -> usize {
+        ((self.window_s * sample_rate).round() as usize)
+            .max(self.hop_samples(sample_rate))
+            .max(16)
+    }
+}

@@ -1,0 +1,172 @@
+//! The [`Engine`]: connects the stages, owns the stream position and the event queue.
+
+use std::sync::Arc;
+
+use crate::config::EngineConfig;
+use crate::error::{ConfigError, ProcessError};
+use crate::event::{self, EventReceiver, EventSender, Stats};
+use crate::framer::History;
+use crate::onset::OnsetDetector;
+use crate::params::{EngineHandle, OnsetParams, Shared};
+use crate::sanitize::sanitize;
+
+/// An output whose latency can be asked for with [`Engine::latency_samples`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Output {
+    /// The audio written by [`Engine::process`]: sample `n` of the output is input sample
+    /// `n - latency`.
+    Audio,
+    /// Onset events: an onset at stream position `t` is emitted (pushed to the queue) while
+    /// processing position `t + latency`, give or take one onset hop.
+    Onsets,
+}
+
+/// The streaming engine. Construct once (this allocates everything), then call
+/// [`process`](Engine::process) from the audio thread with blocks of any length up to the
+/// configured maximum: it never allocates, locks, logs or blocks.
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let (mut engine, mut events) = Engine::new(EngineConfig::new(48_000.0, 2, 480)).unwrap();
+/// let left = vec![0.0f32; 480];
+/// let right = vec![0.0f32; 480];
+/// let (mut out_l, mut out_r) = (vec![0.0f32; 480], vec![0.0f32; 480]);
+/// engine.process(&[&left, &right], &mut [&mut out_l, &mut out_r]).unwrap();
+/// assert_eq!(engine.position(), 480);
+/// assert!(engine.latency_samples(Output::Onsets) > 0);
+/// assert!(events.pop().is_none());
+/// ```
+pub struct Engine {
+    config: EngineConfig,
+    shared: Arc<Shared>,
+    events: EventSender,
+    mono: Vec<f32>,
+    history: History,
+    onset: Option<OnsetDetector>,
+    position: u64,
+}
+
+impl Engine {
+    /// Validates `config`, allocates every buffer and plans every FFT. Returns the engine and the
+    /// receiving end of its event queue.
+    pub fn new(config: EngineConfig) -> Result<(Engine, EventReceiver), ConfigError> {
+        config.validate()?;
+        let stats = Arc::new(Stats::default());
+        let (events, receiver) = event::channel(config.event_capacity, stats.clone());
+        let shared = Arc::new(Shared {
+            onset: OnsetParams::new(&config.onset),
+            stats,
+        });
+        let onset = config
+            .onset
+            .enabled
+            .then(|| OnsetDetector::new(&config.onset, config.sample_rate));
+        let history_len = onset.as_ref().map_or(1, |o| o.history_len());
+        let engine = Engine {
+            mono: vec![0.0; config.max_block_size],
+            history: History::new(history_len),
+            onset,
+            events,
+            shared,
+            config,
+            position: 0,
+        };
+        Ok((engine, receiver))
+    }
+
+    /// A handle for changing parameters and reading counters from other threads.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The configuration the engine was built with (run-time parameters are read through
+    /// [`EngineHandle`]).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Input samples processed since construction or the last [`reset`](Engine::reset).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Latency of `output` in samples, with the parameters in force now.
+    pub fn latency_samples(&self, output: Output) -> usize {
+        match output {
+            Output::Audio => 0,
+            Output::Onsets => self.onset.as_ref().map_or(0, |o| {
+                o.latency_samples(self.shared.onset.snapshot().lookahead_frames)
+            }),
+        }
+    }
+
+    /// The onset analysis hop in samples (0 if onset detection is off).
+    pub fn onset_hop_samples(&self) -> usize {
+        self.onset.as_ref().map_or(0, |o| o.hop())
+    }
+
+    /// Processes one block: `input` and `output` hold one slice per configured channel, all of
+    /// the same length (0 to `max_block_size`). Events go to the queue; the audio written is the
+    /// input, sanitised (non-finite samples become 0), delayed by
+    /// [`latency_samples(Output::Audio)`](Engine::latency_samples).
+    ///
+    /// On error nothing is processed and the engine is unchanged.
+    pub fn process(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+    ) -> Result<(), ProcessError> {
+        let channels = self.config.channels;
+        let layout = ProcessError::Layout { expected: channels };
+        if input.len() != channels || output.len() != channels {
+            return Err(layout);
+        }
+        let len = input[0].len();
+        if input.iter().any(|c| c.len() != len) || output.iter().any(|c| c.len() != len) {
+            return Err(layout);
+        }
+        if len > self.config.max_block_size {
+            return Err(ProcessError::BlockTooLong {
+                len,
+                max: self.config.max_block_size,
+            });
+        }
+        let scale = 1.0 / channels as f32;
+        for i in 0..len {
+            let mut sum = 0.0;
+            for c in 0..channels {
+                let x = sanitize(input[c][i]);
+                output[c][i] = x;
+                sum += x;
+            }
+            self.mono[i] = sum * scale;
+        }
+        let mut pos = 0;
+        while pos < len {
+            let step = match &self.onset {
+                Some(o) => (len - pos).min(o.until_next()),
+                None => len - pos,
+            };
+            self.history.extend(&self.mono[pos..pos + step]);
+            self.position += step as u64;
+            if let Some(o) = &mut self.onset {
+                o.advance(step, &self.history, &self.shared.onset, &mut self.events);
+            }
+            pos += step;
+        }
+        Ok(())
+    }
+
+    /// Returns to the state of a freshly constructed engine (stream position 0), without
+    /// allocating. Parameters keep their current values; events already queued stay queued.
+    pub fn reset(&mut self) {
+        self.history.reset();
+        if let Some(o) = &mut self.onset {
+            o.reset();
+        }
+        self.position = 0;
+    }
+}

@@ -1,0 +1,110 @@
+//! Short-time Fourier analysis of the newest samples of a [`History`], with the FFT planned at
+//! construction (realfft) and every buffer allocated there.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::framer::History;
+use crate::window;
+
+/// One analysed frame, borrowed from the analyser.
+pub(crate) struct Frame<'a> {
+    /// Complex spectrum, `fft_len / 2 + 1` bins, scaled so that a full-scale sine whose frequency
+    /// falls on a bin has magnitude 0.5 there.
+    pub(crate) spectrum: &'a [Complex32],
+    /// Magnitudes of `spectrum`.
+    pub(crate) magnitude: &'a [f32],
+    /// Mean square of the (unwindowed) frame samples.
+    pub(crate) mean_square: f32,
+}
+
+/// Hann-windowed FFT of the newest `window_len` samples, zero-padded to a power of two.
+pub(crate) struct Analyzer {
+    window: Vec<f32>,
+    frame: Vec<f32>,
+    fft_in: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    magnitude: Vec<f32>,
+    scratch: Vec<Complex32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+    scale: f32,
+}
+
+impl Analyzer {
+    pub(crate) fn new(window_len: usize) -> Self {
+        let fft_len = window_len.next_power_of_two();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let window = window::hann(window_len);
+        let sum: f32 = window.iter().sum();
+        Self {
+            frame: vec![0.0; window_len],
+            fft_in: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            magnitude: vec![0.0; fft_len / 2 + 1],
+            scratch: fft.make_scratch_vec(),
+            fft,
+            scale: 1.0 / sum,
+            window,
+        }
+    }
+
+    pub(crate) fn window_len(&self) -> usize {
+        self.window.len()
+    }
+
+    pub(crate) fn fft_len(&self) -> usize {
+        self.fft_in.len()
+    }
+
+    /// Number of spectrum bins (`fft_len / 2 + 1`).
+    pub(crate) fn bins(&self) -> usize {
+        self.spectrum.len()
+    }
+
+    /// Analyses the newest samples of `history`.
+    pub(crate) fn analyze(&mut self, history: &History) -> Frame<'_> {
+        history.copy_latest(&mut self.frame);
+        let mut ms = 0.0f32;
+        for ((dst, &x), &w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
+            ms += x * x;
+            *dst = x * w * self.scale;
+        }
+        let n = self.frame.len();
+        self.fft_in[n..].fill(0.0);
+        // Lengths come from the plan itself, so this cannot fail.
+        let _ =
+            self.fft
+                .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
+        for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
+            *m = c.norm();
+        }
+        Frame {
+            spectrum: &self.spectrum,
+            magnitude: &self.magnitude,
+            mean_square: ms / n as f32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_scale_sine_on_a_bin_has_magnitude_one_half() {
+        let n = 1024;
+        let mut a = Analyzer::new(n);
+        let mut h = History::new(n);
+        let k = 37.0;
+        let xs: Vec<f32> = (0..n)
+            .map(|i| (2.0 * std::f32::consts::PI * k * i as f32 / n as f32).sin())
+            .collect();
+        h.extend(&xs);
+        let f = a.analyze(&h);
+        assert!((f.magnitude[37] - 0.5).abs() < 1e-3, "{}", f.magnitude[37]);
+        assert!((f.mean_square - 0.5).abs() < 1e-3);
+        assert!(f.magnitude[60] < 1e-4);
+    }
+}
