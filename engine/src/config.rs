@@ -34,6 +34,10 @@ pub struct EngineConfig {
     pub event_capacity: usize,
     /// Onset detection.
     pub onset: OnsetConfig,
+    /// Pitch tracking.
+    pub pitch: PitchConfig,
+    /// Note tracking (audio to MIDI notes).
+    pub notes: NotesConfig,
 }
 
 impl EngineConfig {
@@ -45,6 +49,8 @@ impl EngineConfig {
             max_block_size,
             event_capacity: 4096,
             onset: OnsetConfig::default(),
+            pitch: PitchConfig::default(),
+            notes: NotesConfig::default(),
         }
     }
 
@@ -62,7 +68,9 @@ impl EngineConfig {
         if !(1..=MAX_EVENT_CAPACITY).contains(&self.event_capacity) {
             return Err(ConfigError::EventCapacity(self.event_capacity));
         }
-        self.onset.validate(self.sample_rate)
+        self.onset.validate(self.sample_rate)?;
+        self.pitch.validate(self.sample_rate)?;
+        self.notes.validate()
     }
 }
 
@@ -184,5 +192,144 @@ impl OnsetConfig {
         ((self.window_s * sample_rate).round() as usize)
             .max(self.hop_samples(sample_rate))
             .max(16)
+    }
+}
+
+/// Maps a run-time parameter's range error to the construction-time error.
+fn param_to_config(e: crate::ParamError) -> ConfigError {
+    match e {
+        crate::ParamError::OutOfRange {
+            name,
+            value,
+            min,
+            max,
+        } => ConfigError::OutOfRange {
+            name,
+            value,
+            min,
+            max,
+            unit: "",
+        },
+    }
+}
+
+/// Pitch tracking settings (see [`crate::pitch`]).
+///
+/// `fmin_hz` to `lag_frames` fix the analysis; `voicing_threshold` and `silence_gate_db` are the
+/// initial values of parameters that can change while audio runs
+/// ([`EngineHandle`](crate::EngineHandle)).
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let mut config = EngineConfig::new(44_100.0, 1, 512);
+/// config.pitch.enabled = true;
+/// config.pitch.fmin_hz = 60.0;
+/// let (engine, _events) = Engine::new(config).unwrap();
+/// // The window adapts to fmin; the latency says what it costs.
+/// assert!(engine.latency_samples(Output::Pitch) <= (0.030 * 44_100.0) as usize);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PitchConfig {
+    /// Run the pitch tracker and send [`Event::Pitch`](crate::Event::Pitch) events. (The tracker
+    /// also runs, silently, when only notes are enabled.)
+    pub enabled: bool,
+    /// Lowest fundamental searched, Hz (20 to 1000). The analysis frame is two periods of it.
+    pub fmin_hz: f64,
+    /// Highest fundamental searched, Hz (at least twice `fmin_hz`, at most 5 kHz and a quarter
+    /// of the sample rate).
+    pub fmax_hz: f64,
+    /// Hop between frames, seconds (0.001 to 0.01): one event per hop.
+    pub hop_s: f64,
+    /// Frames the HMM waits before deciding a frame (fixed-lag smoothing, 0 to 16); each adds a
+    /// hop of latency.
+    pub lag_frames: u32,
+    /// Voicing decision: a frame is voiced when its voiced probability reaches this (0 to 1).
+    pub voicing_threshold: f32,
+    /// Frames quieter than this (dBFS, mean square) are unvoiced (-120 to 0).
+    pub silence_gate_db: f32,
+}
+
+impl Default for PitchConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            fmin_hz: 60.0,
+            fmax_hz: 2_000.0,
+            hop_s: 0.005,
+            lag_frames: 2,
+            voicing_threshold: 0.5,
+            silence_gate_db: -60.0,
+        }
+    }
+}
+
+impl PitchConfig {
+    /// Checks the pitch settings for a stream at `sample_rate`.
+    pub fn validate(&self, sample_rate: f64) -> Result<(), ConfigError> {
+        check_range("pitch.fmin_hz", self.fmin_hz, 20.0, 1_000.0, "Hz")?;
+        check_range(
+            "pitch.fmax_hz",
+            self.fmax_hz,
+            self.fmin_hz * 2.0,
+            5_000f64.min(sample_rate / 4.0),
+            "Hz",
+        )?;
+        check_range("pitch.hop_s", self.hop_s, 0.001, 0.01, "s")?;
+        check_range("pitch.lag_frames", self.lag_frames as f64, 0.0, 16.0, "frames")?;
+        crate::params::PitchParams::check(self.voicing_threshold, self.silence_gate_db)
+            .map_err(param_to_config)
+    }
+
+    /// Hop in samples at `sample_rate` (at least 1).
+    pub fn hop_samples(&self, sample_rate: f64) -> usize {
+        ((self.hop_s * sample_rate).round() as usize).max(1)
+    }
+
+    /// Longest period searched, in samples: `ceil(sample_rate / fmin_hz) + 1`. The analysis frame
+    /// is twice this.
+    pub fn max_period_samples(&self, sample_rate: f64) -> usize {
+        (sample_rate / self.fmin_hz).ceil() as usize + 1
+    }
+}
+
+/// Note tracking settings (see [`crate::notes`]). Notes are built from the pitch tracker's
+/// frames and, when onset detection runs, its onsets. The values are the initial values of
+/// parameters that can change while audio runs ([`EngineHandle`](crate::EngineHandle)).
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let mut config = EngineConfig::new(48_000.0, 1, 256);
+/// config.notes.enabled = true;
+/// config.notes.min_note_s = 0.04;
+/// let (engine, _events) = Engine::new(config).unwrap();
+/// assert!(engine.latency_samples(Output::Notes) > engine.latency_samples(Output::Pitch));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotesConfig {
+    /// Send [`Event::NoteOn`](crate::Event::NoteOn) / [`Event::NoteOff`](crate::Event::NoteOff).
+    pub enabled: bool,
+    /// A note starts only after its pitch has held this long, seconds (0.01 to 0.2); shorter
+    /// blips are ignored. Counted in the note latency.
+    pub min_note_s: f32,
+    /// How far the pitch may stray from the note's semitone and still count as that note, in
+    /// cents (10 to 100); beyond it, held for `min_note_s`, a legato change starts a new note.
+    pub stability_cents: f32,
+}
+
+impl Default for NotesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            min_note_s: 0.03,
+            stability_cents: 70.0,
+        }
+    }
+}
+
+impl NotesConfig {
+    /// Checks the note settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::params::NotesParams::check(self.min_note_s, self.stability_cents)
+            .map_err(param_to_config)
     }
 }

@@ -6,8 +6,10 @@ use crate::config::EngineConfig;
 use crate::error::{ConfigError, ProcessError};
 use crate::event::{self, EventReceiver, EventSender, Stats};
 use crate::framer::History;
+use crate::notes::NoteTracker;
 use crate::onset::OnsetDetector;
-use crate::params::{EngineHandle, OnsetParams, Shared};
+use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared};
+use crate::pitch::PitchTracker;
 use crate::sanitize::sanitize;
 
 /// An output whose latency can be asked for with [`Engine::latency_samples`].
@@ -20,6 +22,13 @@ pub enum Output {
     /// Onset events: an onset at stream position `t` is emitted (pushed to the queue) while
     /// processing position `t + latency`, give or take one onset hop.
     Onsets,
+    /// Pitch events: the frame centred at `t` is emitted while processing position
+    /// `t + latency` (exactly). See [`crate::pitch`].
+    Pitch,
+    /// Note events: a `NoteOn` at `t` is emitted while processing `t + latency` or later (later
+    /// when the note's start is stamped at an onset before its first voiced frame). See
+    /// [`crate::notes`].
+    Notes,
 }
 
 /// The streaming engine. Construct once (this allocates everything), then call
@@ -44,6 +53,8 @@ pub struct Engine {
     mono: Vec<f32>,
     history: History,
     onset: Option<OnsetDetector>,
+    pitch: Option<PitchTracker>,
+    notes: Option<NoteTracker>,
     position: u64,
 }
 
@@ -56,17 +67,31 @@ impl Engine {
         let (events, receiver) = event::channel(config.event_capacity, stats.clone());
         let shared = Arc::new(Shared {
             onset: OnsetParams::new(&config.onset),
+            pitch: PitchParams::new(&config.pitch),
+            notes: NotesParams::new(&config.notes),
             stats,
         });
-        let onset = config
-            .onset
-            .enabled
-            .then(|| OnsetDetector::new(&config.onset, config.sample_rate));
-        let history_len = onset.as_ref().map_or(1, |o| o.history_len());
+        // Notes are built from onsets and pitch: those stages run (without sending their own
+        // events unless enabled) whenever notes are on.
+        let sr = config.sample_rate;
+        let onset = (config.onset.enabled || config.notes.enabled)
+            .then(|| OnsetDetector::new(&config.onset, sr));
+        let pitch = (config.pitch.enabled || config.notes.enabled)
+            .then(|| PitchTracker::new(&config.pitch, sr));
+        let notes = pitch
+            .as_ref()
+            .filter(|_| config.notes.enabled)
+            .map(|p| NoteTracker::new(p.hop(), sr));
+        let history_len = onset
+            .as_ref()
+            .map_or(1, |o| o.history_len())
+            .max(pitch.as_ref().map_or(1, |p| p.history_len()));
         let engine = Engine {
             mono: vec![0.0; config.max_block_size],
             history: History::new(history_len),
             onset,
+            pitch,
+            notes,
             events,
             shared,
             config,
@@ -100,7 +125,20 @@ impl Engine {
             Output::Onsets => self.onset.as_ref().map_or(0, |o| {
                 o.latency_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
+            Output::Pitch => self.pitch.as_ref().map_or(0, |p| p.latency_samples()),
+            Output::Notes => match (&self.pitch, &self.notes) {
+                (Some(p), Some(n)) => {
+                    p.latency_samples()
+                        + n.latency_samples(self.shared.notes.snapshot().min_note_s)
+                }
+                _ => 0,
+            },
         }
+    }
+
+    /// The pitch analysis hop in samples (0 if neither pitch nor notes are on).
+    pub fn pitch_hop_samples(&self) -> usize {
+        self.pitch.as_ref().map_or(0, |p| p.hop())
     }
 
     /// The onset analysis hop in samples (0 if onset detection is off).
@@ -146,26 +184,69 @@ impl Engine {
         }
         let mut pos = 0;
         while pos < len {
-            let step = match &self.onset {
-                Some(o) => (len - pos).min(o.until_next()),
-                None => len - pos,
-            };
+            // Up to the nearest frame boundary of any stage.
+            let mut step = len - pos;
+            if let Some(o) = &self.onset {
+                step = step.min(o.until_next());
+            }
+            if let Some(p) = &self.pitch {
+                step = step.min(p.until_next());
+            }
             self.history.extend(&self.mono[pos..pos + step]);
             self.position += step as u64;
             if let Some(o) = &mut self.onset {
-                o.advance(step, &self.history, &self.shared.onset, &mut self.events);
+                if let Some(onset) = o.advance(step, &self.history, &self.shared.onset) {
+                    if self.config.onset.enabled {
+                        self.events.send(onset);
+                    }
+                    if let Some(n) = &mut self.notes {
+                        n.onset(onset.sample());
+                    }
+                }
+            }
+            if let Some(p) = &mut self.pitch {
+                let send = self.config.pitch.enabled;
+                let frame = p.advance(
+                    step,
+                    &self.history,
+                    &self.shared.pitch,
+                    &mut self.events,
+                    send,
+                );
+                if let (Some(frame), Some(n)) = (frame, &mut self.notes) {
+                    n.frame(&frame, &self.shared.notes, &mut self.events);
+                }
             }
             pos += step;
         }
         Ok(())
     }
 
+    /// Ends the stream: closes the sounding note, if any, with a `NoteOff` stamped at the end of
+    /// the last pitch frame decided (or where voicing stopped). Every `NoteOn` thus gets its
+    /// `NoteOff`. Processing may continue afterwards (a later note starts afresh). Never
+    /// allocates; does nothing when notes are off.
+    pub fn finish(&mut self) {
+        if let Some(n) = &mut self.notes {
+            n.close(&mut self.events);
+        }
+    }
+
     /// Returns to the state of a freshly constructed engine (stream position 0), without
     /// allocating. Parameters keep their current values; events already queued stay queued.
+    /// A sounding note is closed first (as by [`finish`](Engine::finish)): its `NoteOff`, stamped
+    /// in the old stream's positions, is the last event before the reset.
     pub fn reset(&mut self) {
+        self.finish();
         self.history.reset();
         if let Some(o) = &mut self.onset {
             o.reset();
+        }
+        if let Some(p) = &mut self.pitch {
+            p.reset();
+        }
+        if let Some(n) = &mut self.notes {
+            n.reset();
         }
         self.position = 0;
     }

@@ -21,13 +21,45 @@ pub enum Event {
         /// (1.0 is just above it; comparable across methods).
         strength: f32,
     },
+    /// One pitch-tracker frame (one per pitch hop).
+    Pitch {
+        /// Stream position of the centre of the analysis frame.
+        sample: u64,
+        /// Fundamental frequency in Hz; 0 when the frame is judged unvoiced (its voiced
+        /// probability is below the voicing threshold).
+        f0_hz: f32,
+        /// Probability that the frame is voiced (0 to 1).
+        voiced_prob: f32,
+        /// Confidence in `f0_hz` given that the frame is voiced: the share of the voiced
+        /// probability within a quarter tone of it (0 to 1).
+        confidence: f32,
+    },
+    /// A note starts.
+    NoteOn {
+        /// Stream position of the note's start.
+        sample: u64,
+        /// MIDI note number (60 is middle C, 69 is A4 = 440 Hz).
+        midi_note: u8,
+        /// MIDI velocity, 1 to 127, from the loudness of the note's start.
+        velocity: u8,
+    },
+    /// A note ends. Every [`Event::NoteOn`] is followed by exactly one `NoteOff` for it.
+    NoteOff {
+        /// Stream position of the note's end.
+        sample: u64,
+        /// MIDI note number of the note that ends.
+        midi_note: u8,
+    },
 }
 
 impl Event {
     /// The stream position the event describes.
     pub fn sample(&self) -> u64 {
         match *self {
-            Event::Onset { sample, .. } => sample,
+            Event::Onset { sample, .. }
+            | Event::Pitch { sample, .. }
+            | Event::NoteOn { sample, .. }
+            | Event::NoteOff { sample, .. } => sample,
         }
     }
 }

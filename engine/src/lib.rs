@@ -6,6 +6,9 @@
 //!
 //! - [`onset`]: online onset detection (spectral flux, SuperFlux, complex domain, HFC, energy)
 //!   with causal adaptive peak picking.
+//! - [`pitch`]: online monophonic pitch tracking (FFT-based YIN, pYIN candidates, an HMM over
+//!   pitch and voicing with fixed-lag smoothing).
+//! - [`notes`]: onsets and pitch turned into MIDI-style note on/off events.
 //! - [`eval`]: the standard scores (mir_eval's definitions) to measure it.
 //!
 //! The real-time contract: [`Engine::new`] validates the [`EngineConfig`] and allocates
@@ -37,19 +40,25 @@ pub mod eval;
 mod event;
 mod filterbank;
 mod framer;
+pub mod notes;
 pub mod onset;
 mod params;
+pub mod pitch;
 mod sanitize;
 mod stft;
 mod tune;
 mod window;
 
 pub use config::{
-    EngineConfig, OnsetConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
+    EngineConfig, NotesConfig, OnsetConfig, PitchConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
+    MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 pub use engine::{Engine, Output};
 pub use error::{ConfigError, ParamError, ProcessError};
 pub use event::{Event, EventReceiver};
 pub use onset::OnsetMethod;
-pub use params::{EngineHandle, MIN_INTERVAL_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB};
+pub use params::{
+    EngineHandle, MIN_INTERVAL_RANGE_S, MIN_NOTE_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB,
+    STABILITY_RANGE_CENTS, VOICING_THRESHOLD_RANGE,
+};
 pub use sanitize::{sanitize, INPUT_LIMIT};

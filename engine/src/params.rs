@@ -32,6 +32,13 @@ pub const MIN_INTERVAL_RANGE_S: (f32, f32) = (0.0, 1.0);
 /// Range of [`EngineHandle::set_onset_silence_gate`], in dBFS.
 pub const SILENCE_GATE_RANGE_DB: (f32, f32) = (-120.0, 0.0);
 
+/// Range of [`EngineHandle::set_pitch_voicing_threshold`].
+pub const VOICING_THRESHOLD_RANGE: (f32, f32) = (0.0, 1.0);
+/// Range of [`EngineHandle::set_notes_min_length`], in seconds.
+pub const MIN_NOTE_RANGE_S: (f32, f32) = (0.01, 0.2);
+/// Range of [`EngineHandle::set_notes_stability`], in cents.
+pub const STABILITY_RANGE_CENTS: (f32, f32) = (10.0, 100.0);
+
 /// The onset parameters, as atomics.
 #[derive(Debug)]
 pub(crate) struct OnsetParams {
@@ -114,10 +121,94 @@ impl OnsetParams {
     }
 }
 
+/// The pitch parameters, as atomics.
+#[derive(Debug)]
+pub(crate) struct PitchParams {
+    voicing_threshold: AtomicF32,
+    silence_gate_db: AtomicF32,
+}
+
+/// One reading of the pitch parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PitchSnapshot {
+    pub(crate) voicing_threshold: f32,
+    pub(crate) silence_gate_db: f32,
+}
+
+impl PitchParams {
+    pub(crate) fn new(c: &crate::PitchConfig) -> Self {
+        Self {
+            voicing_threshold: AtomicF32::new(c.voicing_threshold),
+            silence_gate_db: AtomicF32::new(c.silence_gate_db),
+        }
+    }
+
+    pub(crate) fn check(voicing_threshold: f32, silence_gate_db: f32) -> Result<(), ParamError> {
+        range(
+            "pitch.voicing_threshold",
+            voicing_threshold,
+            VOICING_THRESHOLD_RANGE,
+        )?;
+        range(
+            "pitch.silence_gate_db",
+            silence_gate_db,
+            SILENCE_GATE_RANGE_DB,
+        )
+    }
+
+    pub(crate) fn snapshot(&self) -> PitchSnapshot {
+        PitchSnapshot {
+            voicing_threshold: self.voicing_threshold.load(),
+            silence_gate_db: self.silence_gate_db.load(),
+        }
+    }
+}
+
+/// The note parameters, as atomics.
+#[derive(Debug)]
+pub(crate) struct NotesParams {
+    min_note_s: AtomicF32,
+    stability_cents: AtomicF32,
+}
+
+/// One reading of the note parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NotesSnapshot {
+    pub(crate) min_note_s: f32,
+    pub(crate) stability_cents: f32,
+}
+
+impl NotesParams {
+    pub(crate) fn new(c: &crate::NotesConfig) -> Self {
+        Self {
+            min_note_s: AtomicF32::new(c.min_note_s),
+            stability_cents: AtomicF32::new(c.stability_cents),
+        }
+    }
+
+    pub(crate) fn check(min_note_s: f32, stability_cents: f32) -> Result<(), ParamError> {
+        range("notes.min_note_s", min_note_s, MIN_NOTE_RANGE_S)?;
+        range(
+            "notes.stability_cents",
+            stability_cents,
+            STABILITY_RANGE_CENTS,
+        )
+    }
+
+    pub(crate) fn snapshot(&self) -> NotesSnapshot {
+        NotesSnapshot {
+            min_note_s: self.min_note_s.load(),
+            stability_cents: self.stability_cents.load(),
+        }
+    }
+}
+
 /// State shared by the engine and its handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) onset: OnsetParams,
+    pub(crate) pitch: PitchParams,
+    pub(crate) notes: NotesParams,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -213,6 +304,56 @@ impl EngineHandle {
     /// The look-ahead in force, in frames.
     pub fn onset_lookahead(&self) -> u32 {
         self.shared.onset.lookahead_frames.load(Ordering::Relaxed)
+    }
+
+    /// Sets the pitch tracker's voicing threshold (see [`VOICING_THRESHOLD_RANGE`]): a frame is
+    /// voiced when its voiced probability reaches it.
+    pub fn set_pitch_voicing_threshold(&self, v: f32) -> Result<(), ParamError> {
+        range("pitch.voicing_threshold", v, VOICING_THRESHOLD_RANGE)?;
+        self.shared.pitch.voicing_threshold.store(v);
+        Ok(())
+    }
+
+    /// The voicing threshold in force.
+    pub fn pitch_voicing_threshold(&self) -> f32 {
+        self.shared.pitch.voicing_threshold.load()
+    }
+
+    /// Sets the pitch tracker's silence gate in dBFS (see [`SILENCE_GATE_RANGE_DB`]).
+    pub fn set_pitch_silence_gate(&self, db: f32) -> Result<(), ParamError> {
+        range("pitch.silence_gate_db", db, SILENCE_GATE_RANGE_DB)?;
+        self.shared.pitch.silence_gate_db.store(db);
+        Ok(())
+    }
+
+    /// The pitch silence gate in force, in dBFS.
+    pub fn pitch_silence_gate(&self) -> f32 {
+        self.shared.pitch.silence_gate_db.load()
+    }
+
+    /// Sets the minimum note length in seconds (see [`MIN_NOTE_RANGE_S`]). This changes
+    /// [`Engine::latency_samples`](crate::Engine::latency_samples) for notes.
+    pub fn set_notes_min_length(&self, seconds: f32) -> Result<(), ParamError> {
+        range("notes.min_note_s", seconds, MIN_NOTE_RANGE_S)?;
+        self.shared.notes.min_note_s.store(seconds);
+        Ok(())
+    }
+
+    /// The minimum note length in force, in seconds.
+    pub fn notes_min_length(&self) -> f32 {
+        self.shared.notes.min_note_s.load()
+    }
+
+    /// Sets the pitch stability tolerance in cents (see [`STABILITY_RANGE_CENTS`]).
+    pub fn set_notes_stability(&self, cents: f32) -> Result<(), ParamError> {
+        range("notes.stability_cents", cents, STABILITY_RANGE_CENTS)?;
+        self.shared.notes.stability_cents.store(cents);
+        Ok(())
+    }
+
+    /// The pitch stability tolerance in force, in cents.
+    pub fn notes_stability(&self) -> f32 {
+        self.shared.notes.stability_cents.load()
     }
 
     /// Events dropped so far because the event queue was full.

@@ -2,4 +2,6 @@
 //! are comparable with published ones. Pure functions over slices; they allocate (they are for
 //! evaluation, not for the audio thread).
 
+pub mod melody;
 pub mod onset;
+pub mod transcription;

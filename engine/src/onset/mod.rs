@@ -36,7 +36,7 @@ mod hfc;
 mod peak_picker;
 
 use crate::config::OnsetConfig;
-use crate::event::{Event, EventSender};
+use crate::event::Event;
 use crate::filterbank::LogFilterbank;
 use crate::framer::{History, Hopper};
 use crate::params::OnsetParams;
@@ -216,16 +216,16 @@ impl OnsetDetector {
         self.frames = 0;
     }
 
-    /// `n` samples were appended to `history`; analyses a frame if one is due.
+    /// `n` samples were appended to `history`; analyses a frame if one is due and returns the
+    /// onset it confirmed, if any (the engine queues it and feeds the note tracker).
     pub(crate) fn advance(
         &mut self,
         n: usize,
         history: &History,
         params: &OnsetParams,
-        events: &mut EventSender,
-    ) {
+    ) -> Option<Event> {
         if !self.hopper.advance(n) {
-            return;
+            return None;
         }
         let p = params.snapshot();
         let frame = self.analyzer.analyze(history);
@@ -246,13 +246,11 @@ impl OnsetDetector {
             min_interval: (p.min_interval_s as f64 * self.sample_rate / hop as f64).round() as u64,
         };
         self.frames += 1;
-        if let Some(peak) = self.picker.push(&values, gate_open, settings) {
-            let end = (peak.rise + 1) * hop as u64;
-            let sample = end.saturating_sub(self.position as u64);
-            events.send(Event::Onset {
-                sample,
-                strength: peak.strength,
-            });
-        }
+        let peak = self.picker.push(&values, gate_open, settings)?;
+        let end = (peak.rise + 1) * hop as u64;
+        Some(Event::Onset {
+            sample: end.saturating_sub(self.position as u64),
+            strength: peak.strength,
+        })
     }
 }

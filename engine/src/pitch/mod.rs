@@ -1,0 +1,243 @@
+//! Online monophonic pitch tracking: YIN's normalised difference function computed with FFTs
+//! ([`yin`]), pYIN's multi-threshold period candidates ([`candidates`]), and an online HMM over
+//! pitch and voicing with fixed-lag smoothing ([`hmm`]).
+//!
+//! # Analysis
+//! Every hop, the newest `2 L` samples are analysed, where `L = ceil(sr / fmin) + 1` is the
+//! longest period searched (lags from `sr / fmax` to `L`, integration window `L`): the window
+//! adapts to `fmin`. Each frame gives period candidates with probabilities; the HMM weighs them
+//! against continuity (pitch moves smoothly, voicing switches rarely) and decides the frame
+//! `lag` hops back with what it has heard since.
+//!
+//! # Timing and latency
+//! A [`Pitch`](crate::Event::Pitch) event is stamped at the centre of its analysis frame. It is
+//! emitted `L + lag * hop` samples after that point: [`Output::Pitch`](crate::Output::Pitch)'s
+//! latency. At 44.1 kHz with `fmin` = 60 Hz, a 5 ms hop and the default lag of 2 frames, that is
+//! 16.7 + 10 = 26.7 ms. Frames whose centre would fall before the start of the stream are not
+//! reported.
+
+mod candidates;
+mod hmm;
+mod yin;
+
+use crate::config::PitchConfig;
+use crate::event::{Event, EventSender};
+use crate::framer::{History, Hopper};
+use crate::params::PitchParams;
+
+use candidates::{Candidate, CandidateExtractor};
+use hmm::PitchHmm;
+use yin::Yin;
+
+/// Resolution of the HMM's pitch grid, bins per semitone (20 cents). The reported frequency is
+/// the interpolated candidate's, not the bin's, so this bounds only the tracking resolution.
+const BINS_PER_SEMITONE: usize = 5;
+/// Fastest pitch change followed within one voiced run, octaves per second (pYIN's value).
+const MAX_GLIDE_OCT_PER_S: f64 = 35.92;
+/// Probability of switching between voiced and unvoiced from one frame to the next, per 10 ms.
+const SWITCH_PROB: f64 = 0.01;
+/// Probability of a leap anywhere in the range from one frame to the next, per 10 ms.
+const JUMP_PROB: f64 = 0.01;
+/// Candidates kept per frame for the smoothing lag.
+const MAX_KEPT: usize = 16;
+
+/// One decided pitch frame, handed to the note tracker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PitchFrame {
+    /// Stream position of the frame centre.
+    pub(crate) sample: u64,
+    /// Fundamental frequency in Hz (the most probable pitch, also when unvoiced).
+    pub(crate) f0_hz: f32,
+    /// Voicing decision.
+    pub(crate) voiced: bool,
+    /// Probability that the frame is voiced.
+    pub(crate) voiced_prob: f32,
+    /// Confidence in the pitch given voicing, 0 to 1.
+    pub(crate) confidence: f32,
+    /// Level of the frame, dBFS (mean square).
+    pub(crate) level_db: f32,
+}
+
+/// The pitch stage.
+pub(crate) struct PitchTracker {
+    hopper: Hopper,
+    samples: Vec<f32>,
+    yin: Yin,
+    extractor: CandidateExtractor,
+    candidates: Vec<Candidate>,
+    hmm: PitchHmm,
+    voiced_obs: Vec<f64>,
+    /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, and their counts.
+    kept: Vec<Candidate>,
+    kept_len: Vec<usize>,
+    levels: Vec<f32>,
+    lag: usize,
+    /// Frames analysed since the last reset.
+    frames: u64,
+    /// Samples from a frame's centre to its end.
+    centre: usize,
+    fmin: f64,
+    sample_rate: f64,
+}
+
+impl PitchTracker {
+    pub(crate) fn new(c: &PitchConfig, sample_rate: f64) -> Self {
+        let hop = c.hop_samples(sample_rate);
+        let max_lag = c.max_period_samples(sample_rate);
+        let min_lag = ((sample_rate / c.fmax_hz).floor() as usize).max(2);
+        let yin = Yin::new(max_lag, max_lag);
+        let fmin = c.fmin_hz;
+        let n = (12.0 * BINS_PER_SEMITONE as f64 * (c.fmax_hz / fmin).log2()).floor() as usize + 1;
+        let hop_s = hop as f64 / sample_rate;
+        let per_10ms = |p: f64| 1.0 - (1.0 - p).powf(hop_s / 0.01);
+        let half_width = (MAX_GLIDE_OCT_PER_S * 12.0 * BINS_PER_SEMITONE as f64 * hop_s)
+            .round()
+            .max(1.0) as usize;
+        let lag = c.lag_frames as usize;
+        let extractor = CandidateExtractor::new(min_lag, max_lag, sample_rate);
+        Self {
+            hopper: Hopper::new(hop),
+            samples: vec![0.0; yin.frame_len()],
+            candidates: Vec::with_capacity(extractor.max_candidates()),
+            extractor,
+            centre: yin.frame_len() / 2,
+            yin,
+            hmm: PitchHmm::new(
+                n,
+                half_width,
+                crate::tune::get("SWITCH", per_10ms(SWITCH_PROB)),
+                crate::tune::get("JUMP", per_10ms(JUMP_PROB)),
+                lag,
+            ),
+            voiced_obs: vec![0.0; n],
+            kept: vec![Candidate::default(); (lag + 1) * MAX_KEPT],
+            kept_len: vec![0; lag + 1],
+            levels: vec![0.0; lag + 1],
+            lag,
+            frames: 0,
+            fmin,
+            sample_rate,
+        }
+    }
+
+    /// Samples of history the stage reads.
+    pub(crate) fn history_len(&self) -> usize {
+        self.yin.frame_len()
+    }
+
+    pub(crate) fn hop(&self) -> usize {
+        self.hopper.hop()
+    }
+
+    pub(crate) fn until_next(&self) -> usize {
+        self.hopper.until_next()
+    }
+
+    /// Samples from the centre of a frame to the emission of its event.
+    pub(crate) fn latency_samples(&self) -> usize {
+        self.centre + self.lag * self.hop()
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.hopper.reset();
+        self.hmm.reset();
+        self.kept_len.fill(0);
+        self.levels.fill(0.0);
+        self.frames = 0;
+    }
+
+    fn bin_of(&self, f: f64) -> f64 {
+        12.0 * BINS_PER_SEMITONE as f64 * (f / self.fmin).log2()
+    }
+
+    fn freq_of(&self, bin: usize) -> f64 {
+        self.fmin * 2f64.powf(bin as f64 / (12.0 * BINS_PER_SEMITONE as f64))
+    }
+
+    /// `n` samples were appended to `history`; analyses a frame if one is due and returns the
+    /// frame decided by it (the one `lag` hops back), also sending it as an event when `send`.
+    pub(crate) fn advance(
+        &mut self,
+        n: usize,
+        history: &History,
+        params: &PitchParams,
+        events: &mut EventSender,
+        send: bool,
+    ) -> Option<PitchFrame> {
+        if !self.hopper.advance(n) {
+            return None;
+        }
+        let p = params.snapshot();
+        history.copy_latest(&mut self.samples);
+        for (d, &s) in self.yin.frame_mut().iter_mut().zip(&self.samples) {
+            *d = s as f64;
+        }
+        self.yin.process();
+        let level_db = (10.0 * (self.yin.mean_square() + 1e-30).log10()) as f32;
+        let mut voicing = self
+            .extractor
+            .extract(self.yin.cmndf(), &mut self.candidates);
+        if level_db < p.silence_gate_db {
+            voicing = 0.0;
+            self.candidates.clear();
+        }
+        // Observations.
+        let nb = self.hmm.bins();
+        self.voiced_obs.fill(0.0);
+        let scale = crate::tune::get("VSCALE", nb as f64);
+        for c in &self.candidates {
+            let b = self.bin_of(c.freq_hz).round();
+            if b >= 0.0 && (b as usize) < nb {
+                self.voiced_obs[b as usize] += c.prob * scale;
+            }
+        }
+        let unvoiced = (1.0 - voicing).max(1e-6);
+        // Keep this frame's strongest candidates for when it is decided.
+        let slot = (self.frames % (self.lag as u64 + 1)) as usize;
+        self.candidates
+            .sort_unstable_by(|a, b| b.prob.total_cmp(&a.prob));
+        let k = self.candidates.len().min(MAX_KEPT);
+        self.kept[slot * MAX_KEPT..slot * MAX_KEPT + k].copy_from_slice(&self.candidates[..k]);
+        self.kept_len[slot] = k;
+        self.levels[slot] = level_db;
+        let t = self.frames;
+        self.frames += 1;
+        let post = self.hmm.push(&self.voiced_obs, unvoiced, self.lag)?;
+        // The decided frame.
+        let d = t - self.lag as u64;
+        let end = (d + 1) * self.hop() as u64;
+        let sample = end.checked_sub(self.centre as u64)?;
+        let dslot = (d % (self.lag as u64 + 1)) as usize;
+        let kept = &self.kept[dslot * MAX_KEPT..dslot * MAX_KEPT + self.kept_len[dslot]];
+        // The strongest candidate within a semitone of the most probable bin gives the exact
+        // frequency; otherwise the bin's centre.
+        let mut f0 = self.freq_of(post.bin);
+        let mut best = 0.0;
+        for c in kept {
+            let db = (self.bin_of(c.freq_hz) - post.bin as f64).abs();
+            if db <= BINS_PER_SEMITONE as f64 && c.prob > best {
+                best = c.prob;
+                f0 = c.freq_hz;
+            }
+        }
+        let confidence = self.hmm.concentration(post.bin, BINS_PER_SEMITONE / 2);
+        let frame = PitchFrame {
+            sample,
+            f0_hz: f0 as f32,
+            voiced: post.voiced >= p.voicing_threshold as f64,
+            voiced_prob: post.voiced as f32,
+            confidence: confidence as f32,
+            level_db: self.levels[dslot],
+        };
+        if send {
+            events.send(Event::Pitch {
+                sample,
+                f0_hz: if frame.voiced { frame.f0_hz } else { 0.0 },
+                voiced_prob: frame.voiced_prob,
+                confidence: frame.confidence,
+            });
+        }
+        let _ = self.sample_rate;
+        Some(frame)
+    }
+}
