@@ -240,7 +240,7 @@ impl Engine {
         self.finish();
         self.history.reset();
         if let Some(o) = &mut self.onset {
-            o.reset();
+            o.reset(self.shared.onset.snapshot().method);
         }
         if let Some(p) = &mut self.pitch {
             p.reset();
