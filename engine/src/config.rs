@@ -314,6 +314,9 @@ pub struct NotesConfig {
     /// How far the pitch may stray from the note's semitone and still count as that note, in
     /// cents (10 to 100); beyond it, held for `min_note_s`, a legato change starts a new note.
     pub stability_cents: f32,
+    /// Use the onset detector (its settings in [`OnsetConfig`]) to place note starts and to
+    /// retrigger repeated notes. Without it, notes follow pitch and voicing alone.
+    pub use_onsets: bool,
 }
 
 impl Default for NotesConfig {
@@ -322,6 +325,7 @@ impl Default for NotesConfig {
             enabled: false,
             min_note_s: 0.03,
             stability_cents: 70.0,
+            use_onsets: true,
         }
     }
 }

@@ -74,7 +74,8 @@ impl Engine {
         // Notes are built from onsets and pitch: those stages run (without sending their own
         // events unless enabled) whenever notes are on.
         let sr = config.sample_rate;
-        let onset = (config.onset.enabled || config.notes.enabled)
+        let notes_onsets = config.notes.enabled && config.notes.use_onsets;
+        let onset = (config.onset.enabled || notes_onsets)
             .then(|| OnsetDetector::new(&config.onset, sr));
         let pitch = (config.pitch.enabled || config.notes.enabled)
             .then(|| PitchTracker::new(&config.pitch, sr));
@@ -199,7 +200,7 @@ impl Engine {
                     if self.config.onset.enabled {
                         self.events.send(onset);
                     }
-                    if let Some(n) = &mut self.notes {
+                    if let (Some(n), true) = (&mut self.notes, self.config.notes.use_onsets) {
                         n.onset(onset.sample());
                     }
                 }

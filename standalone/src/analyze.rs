@@ -86,6 +86,13 @@ pub fn analyze(
         }));
         start = end;
     }
+    // End of stream: close a sounding note so every NoteOn has its NoteOff.
+    engine.finish();
+    let at = engine.position();
+    events.extend(rx.drain().map(|event| Emitted {
+        event,
+        emitted_at: at,
+    }));
     Ok(Analysis {
         sample_rate: audio.sample_rate as f64,
         frames: n as u64,

@@ -6,3 +6,5 @@ pub mod analyze;
 pub mod audio;
 pub mod demo;
 pub mod exit;
+pub mod midi;
+pub mod pitch_track;

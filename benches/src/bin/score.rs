@@ -24,6 +24,10 @@ struct Args {
 enum Task {
     /// Onset F-measure (+-50 ms), precision, recall, timing error and detection latency.
     Onsets(OnsetArgs),
+    /// Pitch: raw pitch/chroma accuracy, voicing recall/false alarm, overall accuracy.
+    Pitch(cochlea_benches::pitch::PitchArgs),
+    /// Notes: note F-measure (onset +-50 ms, pitch +-50 cents, offsets ignored).
+    Notes(cochlea_benches::pitch::NotesArgs),
 }
 
 #[derive(clap::Args)]
@@ -238,6 +242,8 @@ where
 fn main() {
     let args = Args::parse();
     match args.task {
+        Task::Pitch(a) => cochlea_benches::pitch::run_pitch(&a),
+        Task::Notes(a) => cochlea_benches::pitch::run_notes(&a),
         Task::Onsets(a) => {
             let dir = a
                 .corpus

@@ -4,10 +4,21 @@
 //!
 //! # Analysis
 //! Every hop, the newest `2 L` samples are analysed, where `L = ceil(sr / fmin) + 1` is the
-//! longest period searched (lags from `sr / fmax` to `L`, integration window `L`): the window
-//! adapts to `fmin`. Each frame gives period candidates with probabilities; the HMM weighs them
-//! against continuity (pitch moves smoothly, voicing switches rarely) and decides the frame
-//! `lag` hops back with what it has heard since.
+//! longest period searched (lags from `sr / fmax` to `L`): the window adapts to `fmin`. Each
+//! frame gives period candidates with probabilities; the HMM weighs them against continuity
+//! (pitch glides smoothly or leaps rarely, voicing switches rarely) and decides the frame `lag`
+//! hops back with what it has heard since.
+//!
+//! # Voicing
+//! A frame is voiced when the HMM's probability of voicing reaches the voicing threshold. The
+//! evidence for voicing is periodicity (any clear dip in `d'`; how deep matters little, since a
+//! note's release tail is as periodic as its sustain) against two signs that no note is
+//! playing: silence (the frame below the silence gate) and a *release*: the level falling by
+//! more than [`RELEASE_ONSET_DB`] across the frame, the signature of a note that has ended and
+//! is dying away (a sustained or slowly decaying note falls far less over 30 ms). Each dB
+//! beyond that divides the odds of voicing by `10^(1 / RELEASE_DB_PER_DECADE)`, down to
+//! [`RELEASE_MAX_DECADES`] decades. So the track stops where the player lets go of a note,
+//! not where its sound has died out.
 //!
 //! # Timing and latency
 //! A [`Pitch`](crate::Event::Pitch) event is stamped at the centre of its analysis frame. It is
@@ -38,6 +49,19 @@ const MAX_GLIDE_OCT_PER_S: f64 = 35.92;
 const SWITCH_PROB: f64 = 0.01;
 /// Probability of a leap anywhere in the range from one frame to the next, per 10 ms.
 const JUMP_PROB: f64 = 0.01;
+/// Periodicity at which the voicing odds are even: `V / (V + V_HALF)` with `V` the candidates'
+/// total probability. Deeper dips add little: sustain and release are equally periodic.
+const V_HALF: f64 = 0.05;
+/// Odds of voicing (before the release term) for a clearly periodic frame.
+const VOICED_ODDS: f64 = 3.0;
+/// Level fall across a frame (last 10 ms against first 10 ms) from which it counts against
+/// voicing, dB.
+pub const RELEASE_ONSET_DB: f64 = 2.0;
+/// dB of further fall per decade of odds against voicing.
+pub const RELEASE_DB_PER_DECADE: f64 = 2.5;
+/// At most this many decades against voicing from the release term; a steady or rising level
+/// adds at most one decade for.
+pub const RELEASE_MAX_DECADES: f64 = 2.5;
 /// Candidates kept per frame for the smoothing lag.
 const MAX_KEPT: usize = 16;
 
@@ -67,7 +91,7 @@ pub(crate) struct PitchTracker {
     candidates: Vec<Candidate>,
     hmm: PitchHmm,
     voiced_obs: Vec<f64>,
-    /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, and their counts.
+    /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, their counts and levels.
     kept: Vec<Candidate>,
     kept_len: Vec<usize>,
     levels: Vec<f32>,
@@ -76,8 +100,11 @@ pub(crate) struct PitchTracker {
     frames: u64,
     /// Samples from a frame's centre to its end.
     centre: usize,
+    /// Samples over which the level fall is measured at each end of the frame.
+    edge: usize,
     fmin: f64,
-    sample_rate: f64,
+    voiced_odds: f64,
+    release: (f64, f64, f64),
 }
 
 impl PitchTracker {
@@ -85,7 +112,7 @@ impl PitchTracker {
         let hop = c.hop_samples(sample_rate);
         let max_lag = c.max_period_samples(sample_rate);
         let min_lag = ((sample_rate / c.fmax_hz).floor() as usize).max(2);
-        let yin = Yin::new(max_lag, max_lag);
+        let yin = Yin::new(2 * max_lag, max_lag);
         let fmin = c.fmin_hz;
         let n = (12.0 * BINS_PER_SEMITONE as f64 * (c.fmax_hz / fmin).log2()).floor() as usize + 1;
         let hop_s = hop as f64 / sample_rate;
@@ -95,12 +122,14 @@ impl PitchTracker {
             .max(1.0) as usize;
         let lag = c.lag_frames as usize;
         let extractor = CandidateExtractor::new(min_lag, max_lag, sample_rate);
+        let frame_len = yin.frame_len();
         Self {
             hopper: Hopper::new(hop),
-            samples: vec![0.0; yin.frame_len()],
+            samples: vec![0.0; frame_len],
             candidates: Vec::with_capacity(extractor.max_candidates()),
             extractor,
-            centre: yin.frame_len() / 2,
+            centre: frame_len / 2,
+            edge: ((0.01 * sample_rate) as usize).clamp(1, frame_len / 3),
             yin,
             hmm: PitchHmm::new(
                 n,
@@ -116,7 +145,12 @@ impl PitchTracker {
             lag,
             frames: 0,
             fmin,
-            sample_rate,
+            voiced_odds: crate::tune::get("VK", VOICED_ODDS),
+            release: (
+                crate::tune::get("RD0", RELEASE_ONSET_DB),
+                crate::tune::get("RDK", RELEASE_DB_PER_DECADE),
+                crate::tune::get("RMAX", RELEASE_MAX_DECADES),
+            ),
         }
     }
 
@@ -154,6 +188,14 @@ impl PitchTracker {
         self.fmin * 2f64.powf(bin as f64 / (12.0 * BINS_PER_SEMITONE as f64))
     }
 
+    /// Odds of voicing for a frame whose candidates total `periodicity` and whose level falls by
+    /// `fall_db` across it (see the module documentation).
+    fn voicing_odds(&self, periodicity: f64, fall_db: f64) -> f64 {
+        let (onset, per_decade, max) = self.release;
+        let decades = ((fall_db - onset) / per_decade).clamp(-1.0, max);
+        self.voiced_odds * periodicity / (periodicity + V_HALF) / 10f64.powf(decades)
+    }
+
     /// `n` samples were appended to `history`; analyses a frame if one is due and returns the
     /// frame decided by it (the one `lag` hops back), also sending it as an event when `send`.
     pub(crate) fn advance(
@@ -173,25 +215,32 @@ impl PitchTracker {
             *d = s as f64;
         }
         self.yin.process();
-        let level_db = (10.0 * (self.yin.mean_square() + 1e-30).log10()) as f32;
-        let mut voicing = self
+        let len = self.yin.frame_len();
+        let level_db = 10.0 * (self.yin.mean_square(0, len) + 1e-30).log10();
+        let first = self.yin.mean_square(0, self.edge);
+        let last = self.yin.mean_square(len - self.edge, len);
+        let fall_db = 10.0 * ((first + 1e-30) / (last + 1e-30)).log10();
+        let mut periodicity = self
             .extractor
             .extract(self.yin.cmndf(), &mut self.candidates);
-        if level_db < p.silence_gate_db {
-            voicing = 0.0;
+        if level_db < p.silence_gate_db as f64 {
+            periodicity = 0.0;
             self.candidates.clear();
         }
-        // Observations.
+        // Observations, as likelihoods relative to the unvoiced state's (1): the pitch
+        // distribution given voicing (the candidates' probabilities over their total, scaled
+        // by the bin count) times the odds of voicing.
         let nb = self.hmm.bins();
         self.voiced_obs.fill(0.0);
-        let scale = crate::tune::get("VSCALE", nb as f64);
-        for c in &self.candidates {
-            let b = self.bin_of(c.freq_hz).round();
-            if b >= 0.0 && (b as usize) < nb {
-                self.voiced_obs[b as usize] += c.prob * scale;
+        if periodicity > 0.0 {
+            let scale = nb as f64 * self.voicing_odds(periodicity, fall_db) / periodicity;
+            for c in &self.candidates {
+                let b = self.bin_of(c.freq_hz).round();
+                if b >= 0.0 && (b as usize) < nb {
+                    self.voiced_obs[b as usize] += c.prob * scale;
+                }
             }
         }
-        let unvoiced = (1.0 - voicing).max(1e-6);
         // Keep this frame's strongest candidates for when it is decided.
         let slot = (self.frames % (self.lag as u64 + 1)) as usize;
         self.candidates
@@ -199,11 +248,12 @@ impl PitchTracker {
         let k = self.candidates.len().min(MAX_KEPT);
         self.kept[slot * MAX_KEPT..slot * MAX_KEPT + k].copy_from_slice(&self.candidates[..k]);
         self.kept_len[slot] = k;
-        self.levels[slot] = level_db;
+        self.levels[slot] = level_db as f32;
         let t = self.frames;
         self.frames += 1;
-        let post = self.hmm.push(&self.voiced_obs, unvoiced, self.lag)?;
-        // The decided frame.
+        let post = self.hmm.push(&self.voiced_obs, 1.0, self.lag)?;
+        // The decided frame, stamped at its centre; frames centred before the stream began are
+        // not reported.
         let d = t - self.lag as u64;
         let end = (d + 1) * self.hop() as u64;
         let sample = end.checked_sub(self.centre as u64)?;
@@ -237,7 +287,6 @@ impl PitchTracker {
                 confidence: frame.confidence,
             });
         }
-        let _ = self.sample_rate;
         Some(frame)
     }
 }
