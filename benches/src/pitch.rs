@@ -81,6 +81,9 @@ pub struct NotesArgs {
     /// Also run aubionotes on the same files.
     #[arg(long)]
     pub aubio: bool,
+    /// Write Cochlea's notes of each file here (NAME.notes.csv).
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
 }
 
 fn pitch_items(dir: &Option<PathBuf>) -> (PathBuf, Vec<Item>) {
@@ -423,7 +426,14 @@ pub fn run_notes(a: &NotesArgs) {
         }
         c.notes.use_onsets = !a.no_onsets;
         let analysis = analyze(&audio, c, a.tracker.block).map_err(|e| e.to_string())?;
-        let est: Vec<Note> = notes_from_analysis(&analysis)
+        let records = notes_from_analysis(&analysis);
+        if let Some(d) = &a.dump {
+            let path = d.join(format!("{}.notes.csv", it.name));
+            std::fs::create_dir_all(d)
+                .and_then(|()| std::fs::write(&path, cochlea::midi::notes_csv(&records)))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let est: Vec<Note> = records
             .iter()
             .map(|n| Note {
                 onset_s: n.onset_s,

@@ -323,8 +323,8 @@ impl Default for NotesConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            min_note_s: 0.03,
-            stability_cents: 70.0,
+            min_note_s: 0.04,
+            stability_cents: 50.0,
             use_onsets: true,
         }
     }

@@ -2,30 +2,32 @@
 //! [`NoteOn`](crate::Event::NoteOn) / [`NoteOff`](crate::Event::NoteOff) events.
 //!
 //! # Rules
-//! - A note *candidate* opens when a voiced frame's pitch is not the sounding note's (more than
-//!   the stability tolerance away from its semitone), or at an onset. The candidate is the
-//!   nearest semitone of its first frame; it is confirmed, and becomes a note, once the pitch has
-//!   stayed within the stability tolerance of that semitone for the minimum note length. A
-//!   candidate whose pitch strays restarts from the straying frame; unvoiced frames drop it.
-//! - So a new note starts after silence, at a legato pitch change (no onset needed), and at an
-//!   onset while a note sounds (a retrigger, also on the same pitch), provided the pitch then
-//!   holds for the minimum note length.
-//! - A note starts at the onset that opened it (or the nearest onset within
-//!   [`ONSET_ATTACH_S`] before its first frame); with no onset, at its first frame. The note it
-//!   replaces ends there.
+//! - A note is *heard* when the pitch has stayed within the stability tolerance of one
+//!   semitone (the nearest to the median pitch) over the last minimum-note-length of
+//!   consecutive voiced frames.
+//! - A heard note that is not the sounding one starts a new note: after silence, and at a legato
+//!   pitch change (no onset needed). The sounding note, if any, ends where the new one starts.
+//! - An onset while a note sounds (more than [`RETRIGGER_GUARD_S`] after its start) followed by
+//!   a heard note starts a new note even on the same pitch: a retrigger. On the same pitch the
+//!   note must be heard entirely after the onset and be at least [`RETRIGGER_RISE_DB`] louder
+//!   than the frame at the onset (a new attack), so a spectral glitch inside a held note does
+//!   not split it.
+//! - A new note starts at the onset that precedes it, if one was detected at most
+//!   [`ONSET_ATTACH_S`] before the note was first heard (attacks take time to settle on their
+//!   pitch); otherwise at the first frame in which it was heard.
 //! - A note ends when voicing has stopped for [`OFF_HOLD_S`]; its `NoteOff` is stamped at the
 //!   first unvoiced frame.
-//! - Velocity follows the loudest frame among the candidate's frames: 127 at -6 dBFS (mean
-//!   square), falling 40 dB per decade of velocity (MIDI's usual velocity-to-level curve), at
-//!   least 1.
+//! - Velocity follows the loudest frame over which the note was heard: 127 at -6 dBFS (mean
+//!   square), falling by a decade per 40 dB (MIDI's usual velocity-to-level curve), at least 1.
 //! - [`Engine::finish`](crate::Engine::finish) and [`Engine::reset`](crate::Engine::reset)
 //!   close a sounding note, so every `NoteOn` gets its `NoteOff`.
 //!
 //! # Latency
-//! A `NoteOn` is emitted once the note is confirmed: the pitch latency plus the minimum note
-//! length (rounded up to whole pitch hops) after the note's first frame; this is
-//! [`Output::Notes`](crate::Output::Notes)'s latency. A `NoteOff` follows the first unvoiced
-//! frame by the pitch latency plus [`OFF_HOLD_S`].
+//! A `NoteOn` is emitted when the note has been heard: the pitch latency plus the minimum note
+//! length (rounded up to whole pitch hops) after its first frame. This is
+//! [`Output::Notes`](crate::Output::Notes)'s latency (more when the note is stamped at an onset
+//! before its first frame). A `NoteOff` follows the first unvoiced frame by the pitch latency
+//! plus [`OFF_HOLD_S`].
 
 use crate::event::{Event, EventSender};
 use crate::params::NotesParams;
@@ -33,24 +35,17 @@ use crate::pitch::PitchFrame;
 
 /// Voicing must stop for this long (seconds) before a note ends: bridges brief dropouts.
 pub const OFF_HOLD_S: f64 = 0.02;
-/// An onset up to this long (seconds) before a candidate's first voiced frame opens that note.
-pub const ONSET_ATTACH_S: f64 = 0.05;
+/// An onset up to this long (seconds) before a note is first heard marks the note's start.
+pub const ONSET_ATTACH_S: f64 = 0.08;
 /// Onsets less than this (seconds) after the start of the sounding note do not retrigger it.
-const RETRIGGER_GUARD_S: f64 = 0.05;
+pub const RETRIGGER_GUARD_S: f64 = 0.06;
+/// A retrigger on the same pitch needs the note to rise this far (dB) above the level at the
+/// onset.
+pub const RETRIGGER_RISE_DB: f32 = 3.0;
 /// Onsets waiting for the pitch frames that cover them.
 const MAX_PENDING_ONSETS: usize = 64;
-
-/// A note being confirmed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Candidate {
-    note: u8,
-    /// Where the note will be stamped.
-    start: u64,
-    /// First frame of the candidate.
-    first_frame: u64,
-    frames: u32,
-    peak_db: f32,
-}
+/// Longest minimum note length accepted, seconds (sizes the pitch window).
+const MAX_MIN_NOTE_S: f64 = crate::params::MIN_NOTE_RANGE_S.1 as f64;
 
 /// The note stage.
 pub(crate) struct NoteTracker {
@@ -60,11 +55,16 @@ pub(crate) struct NoteTracker {
     onsets: [u64; MAX_PENDING_ONSETS],
     onset_head: usize,
     onset_len: usize,
-    /// The latest onset consumed (at or before the current frame).
-    last_onset: Option<u64>,
+    /// The latest onset that may still start a note, and the level of the frame at it.
+    pending_onset: Option<(u64, f32)>,
+    /// Pitch (fractional MIDI note), position and level of the latest consecutive voiced
+    /// frames, a ring of `window.len()`.
+    window: Vec<(f32, u64, f32)>,
+    window_head: usize,
+    window_len: usize,
+    scratch: Vec<f32>,
     /// The sounding note and where it started.
     sounding: Option<(u8, u64)>,
-    candidate: Option<Candidate>,
     /// First unvoiced frame of the current unvoiced run, and its length in frames.
     unvoiced_since: Option<u64>,
     unvoiced_frames: u32,
@@ -72,35 +72,45 @@ pub(crate) struct NoteTracker {
     last_end: u64,
 }
 
-/// Nearest MIDI note number (fractional) of `f0` Hz.
+/// Fractional MIDI note number of `f0` Hz.
 fn midi_of(f0: f32) -> f32 {
     69.0 + 12.0 * (f0 / 440.0).log2()
 }
 
 impl NoteTracker {
     pub(crate) fn new(pitch_hop: usize, sample_rate: f64) -> Self {
+        let hop = pitch_hop.max(1) as u64;
+        let max_window = (MAX_MIN_NOTE_S * sample_rate / hop as f64).ceil() as usize + 1;
         Self {
-            hop: pitch_hop as u64,
+            hop,
             sample_rate,
             onsets: [0; MAX_PENDING_ONSETS],
             onset_head: 0,
             onset_len: 0,
-            last_onset: None,
+            pending_onset: None,
+            window: vec![(0.0, 0, 0.0); max_window],
+            window_head: 0,
+            window_len: 0,
+            scratch: vec![0.0; max_window],
             sounding: None,
-            candidate: None,
             unvoiced_since: None,
             unvoiced_frames: 0,
             last_end: 0,
         }
     }
 
-    fn frames_of(&self, seconds: f64) -> u32 {
-        (seconds * self.sample_rate / self.hop as f64).ceil().max(1.0) as u32
+    fn frames_of(&self, seconds: f64) -> usize {
+        ((seconds * self.sample_rate / self.hop as f64).ceil() as usize)
+            .clamp(1, self.window.len())
+    }
+
+    fn samples_of(&self, seconds: f64) -> u64 {
+        (seconds * self.sample_rate).round() as u64
     }
 
     /// Extra latency over the pitch frames for a minimum note length of `min_note_s`.
     pub(crate) fn latency_samples(&self, min_note_s: f32) -> usize {
-        self.frames_of(min_note_s as f64) as usize * self.hop as usize
+        self.frames_of(min_note_s as f64) * self.hop as usize
     }
 
     /// An onset was detected at `sample`.
@@ -114,12 +124,6 @@ impl NoteTracker {
         self.onset_len += 1;
     }
 
-    /// The note sounding now, if any.
-    #[cfg(test)]
-    pub(crate) fn sounding(&self) -> Option<u8> {
-        self.sounding.map(|s| s.0)
-    }
-
     /// Ends the sounding note (if any) at `sample`.
     fn note_off(&mut self, sample: u64, events: &mut EventSender) {
         if let Some((note, start)) = self.sounding.take() {
@@ -130,20 +134,20 @@ impl NoteTracker {
         }
     }
 
-    /// Closes the sounding note at the end of the last frame seen and forgets candidates and
-    /// pending onsets (end of stream, or before a reset).
+    /// Closes the sounding note at the end of the last frame seen (or where voicing stopped).
     pub(crate) fn close(&mut self, events: &mut EventSender) {
         let end = self.unvoiced_since.unwrap_or(self.last_end);
         self.note_off(end, events);
-        self.candidate = None;
+        self.window_len = 0;
     }
 
     pub(crate) fn reset(&mut self) {
         self.onset_head = 0;
         self.onset_len = 0;
-        self.last_onset = None;
+        self.pending_onset = None;
+        self.window_head = 0;
+        self.window_len = 0;
         self.sounding = None;
-        self.candidate = None;
         self.unvoiced_since = None;
         self.unvoiced_frames = 0;
         self.last_end = 0;
@@ -161,7 +165,7 @@ impl NoteTracker {
         let hop = self.hop;
         self.last_end = f.sample + hop / 2;
         // Onsets up to the end of this frame's hop are due.
-        let mut new_onset = None;
+        let guard = self.samples_of(RETRIGGER_GUARD_S);
         while self.onset_len > 0 {
             let s = self.onsets[self.onset_head];
             if s > f.sample + hop / 2 {
@@ -169,17 +173,18 @@ impl NoteTracker {
             }
             self.onset_head = (self.onset_head + 1) % MAX_PENDING_ONSETS;
             self.onset_len -= 1;
-            self.last_onset = Some(s);
-            new_onset = Some(s);
+            if self.sounding.is_none_or(|(_, start)| s >= start + guard) {
+                self.pending_onset = Some((s, f.level_db));
+            }
         }
         if !f.voiced {
-            self.candidate = None;
+            self.window_len = 0;
             if self.unvoiced_since.is_none() {
                 self.unvoiced_since = Some(f.sample);
                 self.unvoiced_frames = 0;
             }
             self.unvoiced_frames += 1;
-            if self.unvoiced_frames >= self.frames_of(OFF_HOLD_S) {
+            if self.unvoiced_frames as usize >= self.frames_of(OFF_HOLD_S) {
                 if let Some(since) = self.unvoiced_since {
                     self.note_off(since, events);
                 }
@@ -188,65 +193,57 @@ impl NoteTracker {
         }
         self.unvoiced_since = None;
         self.unvoiced_frames = 0;
-        let m = midi_of(f.f0_hz);
+        // Push this frame into the window of consecutive voiced frames.
+        let cap = self.window.len();
+        let slot = (self.window_head + self.window_len) % cap;
+        self.window[slot] = (midi_of(f.f0_hz), f.sample, f.level_db);
+        if self.window_len < cap {
+            self.window_len += 1;
+        } else {
+            self.window_head = (self.window_head + 1) % cap;
+        }
+        let k = self.frames_of(p.min_note_s as f64);
+        if self.window_len < k {
+            return;
+        }
+        // The last k frames: is one semitone held?
+        let first = (self.window_head + self.window_len - k) % cap;
+        for i in 0..k {
+            self.scratch[i] = self.window[(first + i) % cap].0;
+        }
+        let scratch = &mut self.scratch[..k];
+        let (_, median, _) = scratch.select_nth_unstable_by(k / 2, f32::total_cmp);
+        let note = median.round().clamp(0.0, 127.0);
         let tol = p.stability_cents / 100.0;
-        let nearest = m.round().clamp(0.0, 127.0) as u8;
-        let guard = (RETRIGGER_GUARD_S * self.sample_rate) as u64;
-        // Does an onset open a new candidate here?
-        let retrigger = new_onset.filter(|&s| match self.sounding {
-            Some((_, start)) => s >= start + guard,
-            None => true,
+        if scratch.iter().any(|m| (m - note).abs() > tol) {
+            return;
+        }
+        let note = note as u8;
+        let heard_at = self.window[first].1;
+        let attach = self.samples_of(ONSET_ATTACH_S);
+        // A pending onset too long before the note was heard belongs to nothing any more.
+        let onset = self.pending_onset.filter(|&(o, _)| o + attach >= heard_at);
+        let peak = (0..k)
+            .map(|i| self.window[(first + i) % cap].2)
+            .fold(f32::NEG_INFINITY, f32::max);
+        if self.sounding.is_some_and(|(n, _)| n == note) {
+            // The sounding note continues, unless re-attacked.
+            let retrigger = onset
+                .is_some_and(|(o, level)| heard_at >= o && peak >= level + RETRIGGER_RISE_DB);
+            if !retrigger {
+                return;
+            }
+        }
+        let start = onset
+            .map_or(heard_at, |o| o.0)
+            .max(self.sounding.map_or(0, |s| s.1 + 1));
+        self.note_off(start, events);
+        events.send(Event::NoteOn {
+            sample: start,
+            midi_note: note,
+            velocity: Self::velocity(peak),
         });
-        let fits = |note: u8| (m - note as f32).abs() <= tol;
-        match self.candidate {
-            Some(c) if retrigger.is_none() && fits(c.note) => {
-                let c = self.candidate.as_mut().expect("matched Some");
-                c.frames += 1;
-                c.peak_db = c.peak_db.max(f.level_db);
-            }
-            _ => {
-                let sounding_fits = self.sounding.is_some_and(|(n, _)| fits(n));
-                if sounding_fits && retrigger.is_none() {
-                    // The sounding note continues.
-                    self.candidate = None;
-                    return;
-                }
-                let attach = (ONSET_ATTACH_S * self.sample_rate) as u64;
-                let start = match retrigger {
-                    Some(s) => s,
-                    None => match self.last_onset {
-                        Some(s)
-                            if s + attach >= f.sample
-                                && self.sounding.is_none_or(|(_, st)| s >= st + guard) =>
-                        {
-                            s.min(f.sample)
-                        }
-                        _ => f.sample,
-                    },
-                };
-                self.candidate = Some(Candidate {
-                    note: nearest,
-                    start,
-                    first_frame: f.sample,
-                    frames: 1,
-                    peak_db: f.level_db,
-                });
-            }
-        }
-        let need = self.frames_of(p.min_note_s as f64);
-        if let Some(c) = self.candidate {
-            if c.frames >= need {
-                let start = c.start.max(self.sounding.map_or(0, |s| s.1));
-                let _ = c.first_frame;
-                self.note_off(start, events);
-                events.send(Event::NoteOn {
-                    sample: start,
-                    midi_note: c.note,
-                    velocity: Self::velocity(c.peak_db),
-                });
-                self.sounding = Some((c.note, start));
-                self.candidate = None;
-            }
-        }
+        self.sounding = Some((note, start));
+        self.pending_onset = None;
     }
 }

@@ -56,7 +56,7 @@ const V_HALF: f64 = 0.05;
 const VOICED_ODDS: f64 = 3.0;
 /// Level fall across a frame (last 10 ms against first 10 ms) from which it counts against
 /// voicing, dB.
-pub const RELEASE_ONSET_DB: f64 = 2.0;
+pub const RELEASE_ONSET_DB: f64 = 1.5;
 /// dB of further fall per decade of odds against voicing.
 pub const RELEASE_DB_PER_DECADE: f64 = 2.5;
 /// At most this many decades against voicing from the release term; a steady or rising level
