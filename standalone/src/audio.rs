@@ -173,16 +173,33 @@ impl AudioReader {
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
+        let kind = sniff(path);
+        // Gapless: encoder delay and padding (MP3, Vorbis) are trimmed, so times in the decoded
+        // audio are times in the original.
+        let options = FormatOptions {
+            enable_gapless: true,
+            ..FormatOptions::default()
+        };
         let probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                mss,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
-            )
+            .format(&hint, mss, &options, &MetadataOptions::default())
             .map_err(|e| match e {
                 SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    corrupt(path, "the file ends inside its header".into())
+                    match kind {
+                        Some(Sniffed::Readable(format)) => {
+                            corrupt(path, format!("a {format} file that ends inside its header"))
+                        }
+                        Some(Sniffed::Other(format)) => unsupported(path, format!("{format} file")),
+                        None => unsupported(path, "not an audio format Cochlea knows".into()),
+                    }
+                }
+                SymError::Unsupported(_) if matches!(kind, Some(Sniffed::Other(_))) => {
+                    let Some(Sniffed::Other(format)) = kind else {
+                        unreachable!()
+                    };
+                    unsupported(path, format!("{format} file"))
+                }
+                SymError::Unsupported(_) if kind.is_none() => {
+                    unsupported(path, "not an audio format Cochlea knows".into())
                 }
                 SymError::IoError(e) => AudioError::Io {
                     path: path.into(),
@@ -203,7 +220,13 @@ impl AudioReader {
         let channels = track.codec_params.channels.map_or(0, |c| c.count());
         let decoder = symphonia::default::get_codecs()
             .make(&track.codec_params, &DecoderOptions::default())
-            .map_err(|e| unsupported(path, e.to_string()))?;
+            .map_err(|e| match e {
+                SymError::Unsupported(_) => unsupported(
+                    path,
+                    "an audio codec Cochlea does not decode".into(),
+                ),
+                e => unsupported(path, e.to_string()),
+            })?;
         let mut reader = AudioReader {
             path: path.into(),
             format,
@@ -359,6 +382,51 @@ impl AudioReader {
             _ => Ok(()),
         }
     }
+}
+
+/// What the first bytes of a file say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    /// A format Cochlea reads.
+    Readable(&'static str),
+    /// A known audio format Cochlea does not read.
+    Other(&'static str),
+}
+
+/// Looks at the magic bytes, to tell a damaged file of a known format from a file of a format
+/// Cochlea does not read.
+fn sniff(path: &Path) -> Option<Sniffed> {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    let mut f = File::open(path).ok()?;
+    let n = f.read(&mut head).ok()?;
+    let h = &head[..n];
+    let at = |i: usize, magic: &[u8]| h.len() >= i + magic.len() && &h[i..i + magic.len()] == magic;
+    Some(if at(0, b"RIFF") || at(0, b"RIFX") || at(0, b"RF64") {
+        if at(8, b"WAVE") {
+            Sniffed::Readable("WAV")
+        } else {
+            Sniffed::Other("RIFF (not WAVE)")
+        }
+    } else if at(0, b"fLaC") {
+        Sniffed::Readable("FLAC")
+    } else if at(0, b"OggS") {
+        Sniffed::Readable("Ogg")
+    } else if at(0, b"ID3") || (h.len() >= 2 && h[0] == 0xFF && h[1] & 0xE0 == 0xE0) {
+        Sniffed::Readable("MP3")
+    } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+        Sniffed::Other("AIFF")
+    } else if at(4, b"ftyp") {
+        Sniffed::Other("MP4/M4A")
+    } else if at(0, b"caff") {
+        Sniffed::Other("CAF")
+    } else if at(0, b"wvpk") {
+        Sniffed::Other("WavPack")
+    } else if at(0, b"MAC ") {
+        Sniffed::Other("Monkey's Audio")
+    } else {
+        return None;
+    })
 }
 
 fn unsupported(path: &Path, reason: String) -> AudioError {

@@ -333,7 +333,9 @@ fn start_null(cx: &mut Context, file: Option<AudioReader>) -> Result<Started, Fa
         "path": args.input_file.as_ref().map(|p| p.display().to_string()),
         "pace": if args.fast { "fast" } else { "real time" },
     });
-    Ok(started(p, Running::Null(thread), title, input, rate, channels, false))
+    // The null device "plays" the mix: its level is metered like a real output's.
+    let monitored = cx.monitor == Monitor::Mix;
+    Ok(started(p, Running::Null(thread), title, input, rate, channels, monitored))
 }
 
 /// A file played to a playback device, whose clock drives the engine.

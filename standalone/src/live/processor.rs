@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn device_layouts_map_onto_the_engine_and_back() {
         let mut dst = vec![vec![0.0; 2]; 1];
-        deinterleave(&[1.0, 0.0, 0.5, 0.5, 9.0, 9.0], 3, &mut dst, 2);
+        deinterleave(&[1.0, 0.0, 7.0, 0.5, 0.5, 7.0], 3, &mut dst, 2);
         assert_eq!(dst[0], [0.5, 0.5]);
         let mut out = [9.0f32; 6];
         interleave(&[vec![0.25, 0.5]], 2, &mut out, 3);
