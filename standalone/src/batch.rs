@@ -94,11 +94,12 @@ pub struct Plan {
     pub ignored: usize,
 }
 
-/// An input file and its output folder's path relative to `-o`.
+/// An input file and where its output folder goes, relative to `-o`.
 struct Found {
     path: PathBuf,
+    /// The file's path relative to its folder argument (just its name for a file argument).
     rel: PathBuf,
-    /// Whether `rel` was shortened by dropping the extension (and so may collide).
+    /// `rel` without the extension: the output folder, unless another input shares it.
     stem: PathBuf,
 }
 
@@ -115,6 +116,18 @@ fn without_extension(rel: &Path) -> PathBuf {
     }
 }
 
+/// An input that failed while planning.
+fn failed(path: &Path, failure: Failure) -> Planned {
+    Planned {
+        input: path.to_path_buf(),
+        destination: Destination {
+            outputs: Vec::new(),
+            summary: None,
+        },
+        error: Some(failure),
+    }
+}
+
 /// Lists the audio files under `dir`, sorted, recursively (hidden entries and symbolic links to
 /// folders are not followed; `exclude` is skipped).
 fn walk(
@@ -128,17 +141,8 @@ fn walk(
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            errors.push(Planned {
-                input: dir.to_path_buf(),
-                destination: Destination {
-                    outputs: Vec::new(),
-                    summary: None,
-                },
-                error: Some(Failure::input(format!(
-                    "{}: cannot list folder: {e}",
-                    dir.display()
-                ))),
-            });
+            let f = Failure::input(format!("{}: cannot list folder: {e}", dir.display()));
+            errors.push(failed(dir, f));
             return;
         }
     };
@@ -226,7 +230,7 @@ pub fn plan(args: &AnalyzeArgs) -> Result<Plan, Failure> {
     let mut ignored = 0;
     for input in &args.inputs {
         if input.is_dir() {
-            let before = found.len();
+            let (before, errors_before) = (found.len(), errors.len());
             walk(
                 input,
                 input,
@@ -235,12 +239,15 @@ pub fn plan(args: &AnalyzeArgs) -> Result<Plan, Failure> {
                 &mut errors,
                 &mut ignored,
             );
-            if found.len() == before && errors.is_empty() {
-                return Err(Failure::input(format!(
-                    "{}: no audio files in this folder (looked for .{})",
-                    input.display(),
-                    AUDIO_EXTENSIONS.join(" .")
-                )));
+            if found.len() == before && errors.len() == errors_before {
+                errors.push(failed(
+                    input,
+                    Failure::input(format!(
+                        "{}: no audio files in this folder (looked for .{})",
+                        input.display(),
+                        AUDIO_EXTENSIONS.join(" .")
+                    )),
+                ));
             }
         } else {
             // Missing or unreadable files are kept: they fail when opened, with the reason.

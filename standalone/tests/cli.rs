@@ -398,3 +398,78 @@ fn devices_lists_hosts_and_usage_errors_exit_2() {
         assert!(stdout(&r).contains("--sensitivity"), "{sub}");
     }
 }
+
+#[test]
+fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let dir = temp_dir("analyze-ctrlc");
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for i in 0..6 {
+        std::fs::copy(corpus("onsets/o000_piano.flac"), inputs.join(format!("take{i}.flac"))).unwrap();
+    }
+    let out = dir.join("out");
+    let mut child = command()
+        .args(["analyze", s(&inputs), "-o", s(&out), "--jobs", "1", "--progress", "lines"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().expect("a progress line").unwrap();
+    assert!(first.starts_with("[1/6] "), "{first}");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let last = rest.last().unwrap();
+    assert!(last.starts_with("cochlea: interrupted: "), "{rest:?}");
+    assert!(last.contains("not analysed (no output left for them)"), "{last}");
+    // Finished inputs have both outputs; nothing else is there, not even temporary files.
+    let files = files_under(&out);
+    let done = files.len() / 2;
+    assert!((1..6).contains(&done), "{files:?}");
+    for f in &files {
+        assert!(f.ends_with("/onsets.txt") || f.ends_with("/summary.json"), "{files:?}");
+    }
+    assert!(last.contains(&format!("{done} of 6 files done")), "{last}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_terminal_gets_a_progress_bar() {
+    let dir = temp_dir("bar");
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for i in 0..2 {
+        std::fs::copy(corpus("onsets/o004_strings.flac"), inputs.join(format!("s{i}.flac"))).unwrap();
+    }
+    let cmd = format!(
+        "{} analyze {} -o {} --jobs 1",
+        env!("CARGO_BIN_EXE_cochlea"),
+        s(&inputs),
+        s(&dir.join("out"))
+    );
+    let r = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    assert_code(&r, 0);
+    let screen = stdout(&r);
+    assert!(screen.contains("/2 files"), "{screen}");
+    assert!(screen.contains("of audio, ") && screen.contains("x real time"), "{screen}");
+    assert!(screen.contains("analysed 2 of 2 files"), "{screen}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
