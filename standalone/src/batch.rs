@@ -223,6 +223,14 @@ pub fn plan(args: &AnalyzeArgs) -> Result<Plan, Failure> {
             )));
         }
     }
+    if let Some(o) = &args.output {
+        if o.exists() && !o.is_dir() {
+            return Err(Failure::output(format!(
+                "{}: exists and is not a folder; -o names the folder for the outputs",
+                o.display()
+            )));
+        }
+    }
     let exclude = args.output.as_ref().and_then(|o| o.canonicalize().ok());
 
     let mut found = Vec::new();
@@ -368,7 +376,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         match outcome {
             Ok(Some(r)) => {
                 succeeded.fetch_add(1, Ordering::Relaxed);
-                progress.file_done(&done_line(&item.input, &item.destination, &r));
+                let line = done_line(&item.input, &item.destination, &r);
+                if single && mode != Mode::Quiet {
+                    eprintln!("{line}");
+                }
+                progress.file_done(&line);
             }
             Ok(None) => {
                 skipped.fetch_add(1, Ordering::Relaxed);
@@ -404,6 +416,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
             None => Ok(()),
         };
     }
+
 
     let wall = progress.elapsed().as_secs_f64();
     let audio = progress.audio_done();
@@ -506,13 +519,13 @@ fn done_line(input: &Path, destination: &Destination, r: &FileResult) -> String 
         r.counts.get("onset"),
         r.duration_s() / r.wall.as_secs_f64().max(1e-6)
     );
-    if let Some(dir) = destination
-        .summary
-        .as_deref()
-        .or(destination.outputs.first().map(|(_, p)| p.as_path()))
-        .and_then(Path::parent)
-    {
-        line.push_str(&format!(" -> {}", dir.display()));
+    let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
+    match destination.summary.as_deref().and_then(Path::parent) {
+        // Folder mode: the folder says it all.
+        Some(dir) if r.written.iter().all(|p| p.parent() == Some(dir)) => {
+            line.push_str(&format!(" -> {}", dir.display()))
+        }
+        _ => line.push_str(&format!(" -> {}", written.join(", "))),
     }
     line
 }

@@ -100,7 +100,8 @@ pub struct LiveArgs {
     /// Frames per block (the device's callback size).
     #[arg(long, default_value_t = 256, value_name = "FRAMES")]
     pub block: usize,
-    /// Channels to capture and analyse, 1 or 2 [default: 2 if the device has them].
+    /// Channels to analyse, 1 or 2 [default: 2 if the device or file has them; a file with more
+    /// is mixed to mono].
     #[arg(long, value_name = "N")]
     pub channels: Option<u16>,
     /// Stop after this many seconds of audio.
@@ -194,10 +195,13 @@ fn check(args: &LiveArgs) -> Result<(), Failure> {
             "--fast needs --backend null (a device sets its own pace)",
         ));
     }
-    if args.paths.any() && args.output.is_none() {
-        // Fine: only the outputs given a path are recorded.
-    } else if !args.only.is_empty() && args.output.is_none() {
-        return Err(Failure::usage("--only needs -o DIR to say where to record"));
+    if args.output.is_none() {
+        if let Some(k) = args.only.iter().find(|&&k| args.paths.get(k).is_none()) {
+            return Err(Failure::usage(format!(
+                "--only asks for {0} but gives it no place: add -o DIR or --{0} PATH",
+                k.name()
+            )));
+        }
     }
     Ok(())
 }
@@ -307,9 +311,10 @@ fn start_null(cx: &mut Context, file: Option<AudioReader>) -> Result<Started, Fa
         .map(|r| r.sample_rate())
         .or(args.rate)
         .unwrap_or(48_000);
-    let channels = match &file {
-        Some(r) => engine_channels(r.channels()),
-        None => args.channels.unwrap_or(1) as usize,
+    let channels = match (&file, args.channels) {
+        (_, Some(c)) => c as usize,
+        (Some(r), None) => engine_channels(r.channels()),
+        (None, None) => 1,
     };
     let (processor, p) = cx.prepare(rate, channels, args.block, file, None)?;
     let pace = if args.fast {
@@ -345,7 +350,9 @@ fn start_cpal_file(cx: &mut Context, host: &cpal::Host, file: AudioReader) -> Re
     let out_dev = device::find(host, Direction::Output, args.output_device.as_deref())?;
     let rate = file.sample_rate();
     let chosen = device::choose(&out_dev, Direction::Output, Some(rate), None, args.block)?;
-    let channels = engine_channels(file.channels());
+    let channels = args
+        .channels
+        .map_or(engine_channels(file.channels()), |c| c as usize);
     let audible = cx.monitor == Monitor::Mix;
     let (processor, p) = cx.prepare(rate, channels, args.block, Some(file), None)?;
     let stream = device::build_playback(
