@@ -594,3 +594,67 @@ pub fn listing() -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(ch: u16, lo: u32, hi: u32) -> SupportedStreamConfigRange {
+        SupportedStreamConfigRange::new(ch, lo, hi, SupportedBufferSize::Unknown, SampleFormat::F32)
+    }
+
+    #[test]
+    fn supported_configurations_read_compactly() {
+        let r = [
+            range(1, 8_000, 48_000),
+            range(2, 8_000, 48_000),
+            range(6, 48_000, 48_000),
+            range(4, 1, u32::MAX),
+        ];
+        assert_eq!(
+            describe_ranges(&r),
+            "1-2 ch at 8000-48000 Hz; 6 ch at 48000 Hz; 4 ch at 1 Hz and up"
+        );
+        assert_eq!(describe_ranges(&[]), "nothing");
+    }
+
+    #[test]
+    fn stream_errors_name_the_device_what_was_asked_and_the_right_exit_code() {
+        let chosen = Chosen {
+            config: StreamConfig {
+                channels: 2,
+                sample_rate: 48_000,
+                buffer_size: cpal::BufferSize::Fixed(256),
+            },
+            format: SampleFormat::I16,
+        };
+        let busy = stream_error(
+            cpal::Error::new(ErrorKind::DeviceBusy),
+            Direction::Input,
+            "\"USB Mic\"",
+            &chosen,
+        );
+        assert_eq!(busy.code, exit::INPUT);
+        assert_eq!(
+            busy.message,
+            "capture device \"USB Mic\" is busy (another program is using it) (asked for 48000 Hz, \
+             2 channels, I16, 256 frames per block)"
+        );
+        let gone = stream_error(
+            cpal::Error::new(ErrorKind::DeviceNotAvailable),
+            Direction::Output,
+            "\"Speakers\"",
+            &chosen,
+        );
+        assert_eq!(gone.code, exit::OUTPUT);
+        assert!(gone.message.contains("is not available"), "{}", gone.message);
+        let refused = stream_error(
+            cpal::Error::new(ErrorKind::UnsupportedConfig),
+            Direction::Output,
+            "\"Speakers\"",
+            &chosen,
+        );
+        assert_eq!(refused.code, exit::USAGE);
+        assert!(refused.message.starts_with("playback device \"Speakers\" refuses 48000 Hz"));
+    }
+}

@@ -94,6 +94,7 @@ pub struct Screen {
     /// Stem names and levels (dB), once the engine separates stems.
     stems: Vec<(String, f32)>,
     monitored: bool,
+    footer: String,
 }
 
 impl Screen {
@@ -115,7 +116,13 @@ impl Screen {
             note: None,
             stems: Vec::new(),
             monitored,
+            footer: "Ctrl-C to stop".into(),
         }
+    }
+
+    /// Replaces the last line ("Ctrl-C to stop" while running).
+    pub fn set_footer(&mut self, footer: String) {
+        self.footer = footer;
     }
 
     /// Takes one event into account (received at `now`).
@@ -228,7 +235,7 @@ impl Screen {
             "overruns {}  underruns {}  xruns {}  device errors {}  dropped events {}",
             l.overruns, l.underruns, l.xruns, l.device_errors, l.dropped
         ));
-        out.push("Ctrl-C to stop".into());
+        out.push(self.footer.clone());
         out
     }
 }

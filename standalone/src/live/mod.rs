@@ -648,6 +648,7 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
     sink.drain(&mut events, position, &mut screen, &mut writers, now);
     let last = snapshot(handle.dropped_events());
     screen.update(&last, now);
+    screen.set_footer(format!("stopped: {}", stop.describe()));
     if let Some(t) = terminal.take() {
         let mut t = t;
         t.draw(&screen.lines(now, true));
@@ -766,5 +767,22 @@ pub fn event_line(e: &Emitted, sample_rate: f64) -> Option<String> {
             sample as f64 / sample_rate
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lines_are_time_kind_value() {
+        let e = Emitted {
+            event: Event::Onset {
+                sample: 66_150,
+                strength: 2.3456,
+            },
+            emitted_at: 66_500,
+        };
+        assert_eq!(event_line(&e, 44_100.0).unwrap(), "1.500000\tonset\t2.346");
     }
 }

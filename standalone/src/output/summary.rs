@@ -23,7 +23,7 @@ pub fn latencies(engine: &Engine) -> Value {
     })
 }
 
-/// Events counted by kind (see [`event_kind`](super::event_kind)).
+/// Events counted by kind (see [`event_kind`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventCounts(BTreeMap<&'static str, u64>);
 
