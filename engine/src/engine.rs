@@ -165,7 +165,7 @@ impl Engine {
     pub fn reset(&mut self) {
         self.history.reset();
         if let Some(o) = &mut self.onset {
-            o.reset();
+            o.reset(self.shared.onset.snapshot().method);
         }
         self.position = 0;
     }

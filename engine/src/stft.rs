@@ -77,8 +77,9 @@ impl Analyzer {
         let _ =
             self.fft
                 .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
+        // Input is sanitised and clamped, so the plain form cannot overflow (hypot is 5x slower).
         for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
-            *m = c.norm();
+            *m = (c.re * c.re + c.im * c.im).sqrt();
         }
         Frame {
             spectrum: &self.spectrum,

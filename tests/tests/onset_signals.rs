@@ -101,3 +101,42 @@ fn vibrato_gives_no_spurious_onsets_with_superflux() {
         );
     }
 }
+
+#[test]
+fn results_agree_across_sample_rates() {
+    use cochlea::audio::read_audio;
+    use cochlea_engine::eval::onset::score;
+    use rubato::{FftFixedIn, Resampler};
+
+    let audio =
+        read_audio(&cochlea_tests::corpus::test_data().join("onsets/o000_piano.flac")).unwrap();
+    let x = &audio.channels[0][..10 * 44_100];
+    let times = |signal: &[f32], sr: f64| -> Vec<f64> {
+        let c = config(sr, OnsetMethod::SuperFlux);
+        run_mono(&c, signal, 512)
+            .onsets()
+            .iter()
+            .map(|&s| s as f64 / sr)
+            .collect()
+    };
+    let reference = times(x, 44_100.0);
+    assert!(reference.len() > 20);
+    for rate in [22_050usize, 48_000, 96_000] {
+        let mut rs = FftFixedIn::<f32>::new(44_100, rate, 1024, 2, 1).unwrap();
+        let delay = rs.output_delay();
+        let mut y = Vec::new();
+        for chunk in x.chunks(1024) {
+            let mut block = chunk.to_vec();
+            block.resize(1024, 0.0);
+            y.extend(&rs.process(&[block], None).unwrap()[0]);
+        }
+        let y = &y[delay..];
+        let s = score(&reference, &times(y, rate as f64), 0.01);
+        assert!(
+            s.f_measure >= 0.9,
+            "{rate} Hz: only {} of {} onsets agree within 10 ms",
+            s.matches,
+            reference.len()
+        );
+    }
+}

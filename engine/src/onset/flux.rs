@@ -44,7 +44,7 @@ impl LogFlux {
     pub(crate) fn new(filterbank: LogFilterbank, diff_frames: usize, frame_rate: f64) -> Self {
         let bands = filterbank.bands();
         let diff_frames = diff_frames.max(1);
-        let release_db = crate::tune::get("RELEASE", RELEASE_DB_PER_S as f64) / frame_rate;
+        let release_db = RELEASE_DB_PER_S as f64 / frame_rate;
         let knee_db = crate::tune::get("KNEE", KNEE_DB as f64);
         Self {
             rows: vec![0.0; bands * (diff_frames + 1)],

@@ -11,6 +11,10 @@
 //! - [`OnsetMethod::Hfc`]: high-frequency content; good for percussive attacks.
 //! - [`OnsetMethod::Energy`]: rise of the log energy; the cheapest and the least selective.
 //!
+//! Only the selected function is computed. Changing the method while audio runs starts the new
+//! function from a clean state; the picker reports nothing for about 120 ms while its threshold
+//! window refills.
+//!
 //! # Sensitivity
 //! The picker's threshold is `(1 + r) * median(past 100 ms) + delta`, with `r` = 0.5 for every
 //! method but the complex domain (a log level, `r` = 0). `delta` is a per-method constant
@@ -145,7 +149,9 @@ pub(crate) struct OnsetDetector {
     energy: Energy,
     hfc: Hfc,
     picker: PeakPicker,
-    frames: u64,
+    /// The method being computed, and frames to hold back after switching to another.
+    active: OnsetMethod,
+    warmup: u64,
     position: usize,
     sample_rate: f64,
 }
@@ -164,11 +170,9 @@ impl OnsetDetector {
         );
         // Reference frame for the differences: where the Hann window has fallen to half, i.e. a
         // quarter window back (madmom's `diff_ratio = 0.5`).
-        let diff_frames = crate::tune::get(
-            "DIFF",
-            ((window as f64 / 4.0) / hop as f64).round().max(1.0),
-        ) as usize;
+        let diff_frames = ((window as f64 / 4.0) / hop as f64).round().max(1.0) as usize;
         let frames_of = |s: f64| ((s * sample_rate / hop as f64).round() as usize).max(1);
+        let pre_avg = frames_of(PRE_AVG_S);
         Self {
             hopper: Hopper::new(hop),
             complex: ComplexDomain::new(analyzer.bins()),
@@ -176,14 +180,15 @@ impl OnsetDetector {
             energy: Energy::new(diff_frames),
             hfc: Hfc::new(diff_frames),
             picker: PeakPicker::new(
-                frames_of(crate::tune::get("PREAVG", PRE_AVG_S)),
-                frames_of(crate::tune::get("PREMAX", PRE_MAX_S)),
+                pre_avg,
+                frames_of(PRE_MAX_S),
                 c.max_lookahead_frames as usize,
             ),
             position: hop / 2
                 + (crate::tune::get("BIAS", ONSET_BIAS_S) * sample_rate).round() as usize,
             analyzer,
-            frames: 0,
+            active: c.method,
+            warmup: (pre_avg + diff_frames + 2) as u64,
             sample_rate,
         }
     }
@@ -206,14 +211,29 @@ impl OnsetDetector {
         self.position + lookahead as usize * self.hop()
     }
 
-    pub(crate) fn reset(&mut self) {
+    /// Back to the start of a stream, computing `method` from the first frame.
+    pub(crate) fn reset(&mut self, method: OnsetMethod) {
         self.hopper.reset();
         self.flux.reset();
         self.complex.reset();
         self.energy.reset();
         self.hfc.reset();
         self.picker.reset();
-        self.frames = 0;
+        self.active = method;
+    }
+
+    /// Switches detection function mid-stream: only the selected function is computed, so the new
+    /// one starts from a clean state and the picker holds back while its window refills
+    /// (`warmup` frames, about 120 ms).
+    fn switch_to(&mut self, method: OnsetMethod) {
+        match method {
+            OnsetMethod::SpectralFlux | OnsetMethod::SuperFlux => self.flux.reset(),
+            OnsetMethod::ComplexDomain => self.complex.reset(),
+            OnsetMethod::Hfc => self.hfc.reset(),
+            OnsetMethod::Energy => self.energy.reset(),
+        }
+        self.picker.restart(self.warmup);
+        self.active = method;
     }
 
     /// `n` samples were appended to `history`; analyses a frame if one is due.
@@ -228,15 +248,17 @@ impl OnsetDetector {
             return;
         }
         let p = params.snapshot();
+        if p.method != self.active {
+            self.switch_to(p.method);
+        }
         let frame = self.analyzer.analyze(history);
-        let f = self.flux.process(frame.magnitude);
-        let mut values = [0.0f32; METHOD_COUNT];
-        values[OnsetMethod::SpectralFlux as usize] = f.flux;
-        values[OnsetMethod::SuperFlux as usize] = f.superflux;
-        values[OnsetMethod::ComplexDomain as usize] =
-            self.complex.process(frame.spectrum, frame.magnitude);
-        values[OnsetMethod::Hfc as usize] = self.hfc.process(frame.magnitude);
-        values[OnsetMethod::Energy as usize] = self.energy.process(frame.magnitude);
+        let value = match self.active {
+            OnsetMethod::SpectralFlux => self.flux.process(frame.magnitude).flux,
+            OnsetMethod::SuperFlux => self.flux.process(frame.magnitude).superflux,
+            OnsetMethod::ComplexDomain => self.complex.process(frame.spectrum, frame.magnitude),
+            OnsetMethod::Hfc => self.hfc.process(frame.magnitude),
+            OnsetMethod::Energy => self.energy.process(frame.magnitude),
+        };
         let gate_open = 10.0 * (frame.mean_square + 1e-30).log10() >= p.silence_gate_db;
         let hop = self.hop();
         let settings = PickSettings {
@@ -245,8 +267,7 @@ impl OnsetDetector {
             lookahead: p.lookahead_frames as usize,
             min_interval: (p.min_interval_s as f64 * self.sample_rate / hop as f64).round() as u64,
         };
-        self.frames += 1;
-        if let Some(peak) = self.picker.push(&values, gate_open, settings) {
+        if let Some(peak) = self.picker.push(value, gate_open, settings) {
             let end = (peak.rise + 1) * hop as u64;
             let sample = end.saturating_sub(self.position as u64);
             events.send(Event::Onset {

@@ -11,16 +11,13 @@
 //! threshold and above its recent past is reported at once, and the minimum interval then
 //! suppresses the rest of the same rise.
 //!
-//! The history is kept for every detection function, so switching methods while audio runs keeps
-//! a full threshold window.
+//! When the detection function changes while audio runs, [`PeakPicker::restart`] clears the
+//! history and holds decisions back until the threshold window has refilled.
 
-use super::{OnsetMethod, METHOD_COUNT};
+use super::OnsetMethod;
 
 /// Part of `delta` above the baseline that still counts as "rising" when backtracking a peak.
 const RISE_FRACTION: f32 = 0.05;
-fn rise_fraction() -> f32 {
-    crate::tune::get("RISE", RISE_FRACTION as f64) as f32
-}
 
 /// A detected peak.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,17 +41,18 @@ pub(crate) struct PickSettings {
 }
 
 pub(crate) struct PeakPicker {
-    /// Per method, a ring of the newest `len` values.
-    values: [Vec<f32>; METHOD_COUNT],
+    /// A ring of the newest `len` values.
+    values: Vec<f32>,
     gate: Vec<bool>,
     len: usize,
     /// Frames pushed so far; the newest frame has index `count - 1`.
     count: u64,
     last_onset: Option<u64>,
+    /// No peak is reported for frames before this one.
+    quiet_until: u64,
     pre_avg: usize,
     pre_max: usize,
     median_buf: Vec<f32>,
-    rise_fraction: f32,
 }
 
 impl PeakPicker {
@@ -62,25 +60,31 @@ impl PeakPicker {
         let pre_avg = pre_avg.max(1);
         let len = pre_avg.max(pre_max) + max_lookahead + 1;
         Self {
-            values: std::array::from_fn(|_| vec![0.0; len]),
+            values: vec![0.0; len],
             gate: vec![false; len],
             len,
             count: 0,
             last_onset: None,
+            quiet_until: 0,
             pre_avg,
             pre_max,
             median_buf: vec![0.0; pre_avg],
-            rise_fraction: rise_fraction(),
         }
     }
 
     pub(crate) fn reset(&mut self) {
-        for v in &mut self.values {
-            v.fill(0.0);
-        }
+        self.values.fill(0.0);
         self.gate.fill(false);
         self.count = 0;
         self.last_onset = None;
+        self.quiet_until = 0;
+    }
+
+    /// Starts over on a new detection function mid-stream: the history is cleared and no peak is
+    /// reported for the next `warmup` frames, while the threshold window refills.
+    pub(crate) fn restart(&mut self, warmup: u64) {
+        self.values.fill(0.0);
+        self.quiet_until = self.count + warmup;
     }
 
     #[inline]
@@ -88,19 +92,12 @@ impl PeakPicker {
         (frame % self.len as u64) as usize
     }
 
-    /// Adds one frame (the value of every method, and whether the gate is open) and returns the
-    /// peak it confirms, if any.
-    pub(crate) fn push(
-        &mut self,
-        values: &[f32; METHOD_COUNT],
-        gate_open: bool,
-        s: PickSettings,
-    ) -> Option<Peak> {
+    /// Adds one frame (the detection function's value, and whether the gate is open) and returns
+    /// the peak it confirms, if any.
+    pub(crate) fn push(&mut self, value: f32, gate_open: bool, s: PickSettings) -> Option<Peak> {
         let newest = self.count;
         let slot = self.slot(newest);
-        for (ring, &v) in self.values.iter_mut().zip(values) {
-            ring[slot] = v;
-        }
+        self.values[slot] = value;
         self.gate[slot] = gate_open;
         self.count += 1;
 
@@ -109,7 +106,7 @@ impl PeakPicker {
             return None;
         }
         let c = newest - k;
-        if !self.gate[self.slot(c)] {
+        if c < self.quiet_until || !self.gate[self.slot(c)] {
             return None;
         }
         if let Some(last) = self.last_onset {
@@ -117,7 +114,7 @@ impl PeakPicker {
                 return None;
             }
         }
-        let ring = &self.values[s.method as usize];
+        let ring = &self.values;
         let v = ring[self.slot(c)];
         // Local maximum over the past `pre_max` and the look-ahead frames.
         let first = c.saturating_sub(self.pre_max as u64);
@@ -147,7 +144,7 @@ impl PeakPicker {
         let threshold = baseline * (1.0 + s.method.relative_threshold()) + s.delta;
         if v > threshold {
             self.last_onset = Some(c);
-            let floor = baseline + self.rise_fraction * s.delta;
+            let floor = baseline + RISE_FRACTION * s.delta;
             let limit = c.saturating_sub(self.pre_max as u64);
             let mut rise = c;
             while rise > limit {
@@ -186,9 +183,7 @@ mod tests {
         let mut p = PeakPicker::new(5, 2, 4);
         let mut out = vec![];
         for &v in values {
-            let mut all = [0.0; METHOD_COUNT];
-            all[OnsetMethod::SpectralFlux as usize] = v;
-            if let Some(peak) = p.push(&all, true, settings(lookahead)) {
+            if let Some(peak) = p.push(v, true, settings(lookahead)) {
                 out.push(peak.frame);
             }
         }
@@ -221,9 +216,22 @@ mod tests {
     fn closed_gate_blocks_onsets() {
         let mut p = PeakPicker::new(5, 2, 4);
         for v in [0.0, 0.0, 9.0, 0.0] {
-            let mut all = [0.0; METHOD_COUNT];
-            all[0] = v;
-            assert_eq!(p.push(&all, false, settings(0)), None);
+            assert_eq!(p.push(v, false, settings(0)), None);
         }
+    }
+
+    #[test]
+    fn restart_holds_decisions_back_until_the_window_refills() {
+        let mut p = PeakPicker::new(5, 2, 4);
+        for _ in 0..10 {
+            p.push(0.0, true, settings(0));
+        }
+        p.restart(6);
+        let found: Vec<u64> = [9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0]
+            .iter()
+            .filter_map(|&v| p.push(v, true, settings(0)))
+            .map(|pk| pk.frame)
+            .collect();
+        assert_eq!(found, vec![17]);
     }
 }
