@@ -400,6 +400,7 @@ fn devices_lists_hosts_and_usage_errors_exit_2() {
 }
 
 #[test]
+#[cfg(unix)]
 fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
@@ -418,11 +419,7 @@ fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().expect("a progress line").unwrap();
     assert!(first.starts_with("[1/6] "), "{first}");
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
@@ -448,6 +445,7 @@ fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // util-linux `script` gives the command a terminal
 fn a_terminal_gets_a_progress_bar() {
     let dir = temp_dir("bar");
     let inputs = dir.join("in");

@@ -110,6 +110,7 @@ fn duration_stops_at_exactly_that_much_audio() {
 }
 
 #[test]
+#[cfg(unix)]
 fn ctrl_c_stops_cleanly_and_flushes_the_recording() {
     let dir = temp_dir("live-ctrlc");
     let out = dir.join("rec");
@@ -134,11 +135,7 @@ fn ctrl_c_stops_cleanly_and_flushes_the_recording() {
     let first = lines.next().expect("an onset line").unwrap();
     assert!(first.contains("\tonset\t"), "{first}");
     std::thread::sleep(Duration::from_millis(300));
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -160,6 +157,7 @@ fn ctrl_c_stops_cleanly_and_flushes_the_recording() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // util-linux `script` gives the command a terminal
 fn the_terminal_display_redraws_at_least_20_times_a_second() {
     // `script` gives cochlea a terminal (util-linux, present on every Debian/Ubuntu system).
     let dir = temp_dir("live-screen");
@@ -202,6 +200,7 @@ fn the_terminal_display_redraws_at_least_20_times_a_second() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn the_alsa_null_device_runs_through_cpal() {
     // alsa-lib's "null" PCM exists wherever alsa-lib does, sound card or not.
     let dir = temp_dir("live-alsa");
@@ -228,6 +227,7 @@ fn the_alsa_null_device_runs_through_cpal() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // the device part expects ALSA's "null" device
 fn bad_live_requests_name_what_was_asked_and_what_exists() {
     let dir = temp_dir("live-bad");
     let good = dir.join("good.wav");

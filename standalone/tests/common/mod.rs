@@ -158,3 +158,12 @@ pub fn assert_onsets(found: &[f64], truth: &[f64], tol: f64) {
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Sends SIGINT (what Ctrl-C sends) to `child`.
+#[cfg(unix)]
+pub fn interrupt(child: &std::process::Child) {
+    // SAFETY: kill(2) with a valid signal number has no memory-safety preconditions; the pid is
+    // that of a child we spawned and have not yet waited for, so it cannot have been reused.
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(r, 0, "kill: {}", std::io::Error::last_os_error());
+}
