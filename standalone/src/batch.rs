@@ -38,9 +38,6 @@ pub struct AnalyzeArgs {
     /// Write only these outputs (default: all of them, or only those given a path below).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
     pub only: Vec<OutputKind>,
-    /// Outputs to paths of their own.
-    #[command(flatten)]
-    pub paths: OutputPaths,
     /// Overwrite existing outputs.
     #[arg(long, conflicts_with = "skip_existing")]
     pub force: bool,
@@ -56,6 +53,9 @@ pub struct AnalyzeArgs {
     /// How to show progress.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressArg,
+    /// Outputs to paths of their own.
+    #[command(flatten)]
+    pub paths: OutputPaths,
     /// Analysis settings.
     #[command(flatten)]
     pub settings: AnalysisSettings,

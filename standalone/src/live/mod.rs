@@ -117,15 +117,15 @@ pub struct LiveArgs {
     /// Record only these outputs.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
     pub only: Vec<OutputKind>,
-    /// Outputs to paths of their own.
-    #[command(flatten)]
-    pub paths: OutputPaths,
     /// Overwrite existing outputs.
     #[arg(long)]
     pub force: bool,
     /// How to show what is heard.
     #[arg(long, value_enum, default_value = "auto")]
     pub display: DisplayArg,
+    /// Outputs to paths of their own.
+    #[command(flatten)]
+    pub paths: OutputPaths,
     /// Analysis settings.
     #[command(flatten)]
     pub settings: AnalysisSettings,

@@ -96,9 +96,10 @@ impl OutputKind {
     }
 }
 
-/// `--KIND PATH` options: write one output to a path of its own (one input only).
+/// `--KIND PATH` options: write one output to a path of its own (`analyze`: one input only).
+/// Flattened last before the analysis settings, since the heading carries over.
 #[derive(Args, Clone, Debug, Default, PartialEq)]
-#[command(next_help_heading = "Outputs to paths of their own (one input only)")]
+#[command(next_help_heading = "Outputs to paths of their own, instead of -o")]
 pub struct OutputPaths {
     /// Write onset times here: one time in seconds per line.
     #[arg(long, value_name = "OUT.txt")]
