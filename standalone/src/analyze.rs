@@ -175,7 +175,11 @@ impl Feeder {
 /// Runs the engine over `audio` with `config` (its sample rate and channel count are taken from
 /// the audio: stereo stays stereo, anything else is mixed to mono), `block` samples at a time.
 /// Events are drained after every block, so the queue never overflows.
-pub fn analyze(audio: &Audio, mut config: EngineConfig, block: usize) -> Result<Analysis, ConfigError> {
+pub fn analyze(
+    audio: &Audio,
+    mut config: EngineConfig,
+    block: usize,
+) -> Result<Analysis, ConfigError> {
     config.sample_rate = audio.sample_rate as f64;
     let mut feeder = Feeder::new(config, audio.channels.len(), block)?;
     let inputs: Vec<&[f32]> = audio.channels.iter().map(|c| c.as_slice()).collect();

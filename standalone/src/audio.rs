@@ -183,15 +183,14 @@ impl AudioReader {
         let probed = symphonia::default::get_probe()
             .format(&hint, mss, &options, &MetadataOptions::default())
             .map_err(|e| match e {
-                SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    match kind {
-                        Some(Sniffed::Readable(format)) => {
-                            corrupt(path, format!("a {format} file that ends inside its header"))
-                        }
-                        Some(Sniffed::Other(format)) => unsupported(path, format!("{format} file")),
-                        None => unsupported(path, "not an audio format Cochlea knows".into()),
+                SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => match kind
+                {
+                    Some(Sniffed::Readable(format)) => {
+                        corrupt(path, format!("a {format} file that ends inside its header"))
                     }
-                }
+                    Some(Sniffed::Other(format)) => unsupported(path, format!("{format} file")),
+                    None => unsupported(path, "not an audio format Cochlea knows".into()),
+                },
                 SymError::Unsupported(_) if matches!(kind, Some(Sniffed::Other(_))) => {
                     let Some(Sniffed::Other(format)) = kind else {
                         unreachable!()
@@ -221,10 +220,9 @@ impl AudioReader {
         let decoder = symphonia::default::get_codecs()
             .make(&track.codec_params, &DecoderOptions::default())
             .map_err(|e| match e {
-                SymError::Unsupported(_) => unsupported(
-                    path,
-                    "an audio codec Cochlea does not decode".into(),
-                ),
+                SymError::Unsupported(_) => {
+                    unsupported(path, "an audio codec Cochlea does not decode".into())
+                }
                 e => unsupported(path, e.to_string()),
             })?;
         let mut reader = AudioReader {

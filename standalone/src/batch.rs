@@ -417,7 +417,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
         };
     }
 
-
     let wall = progress.elapsed().as_secs_f64();
     let audio = progress.audio_done();
     let mut closing = format!(
@@ -548,8 +547,7 @@ mod tests {
     }
 
     fn tree(name: &str, files: &[&str]) -> PathBuf {
-        let root =
-            std::env::temp_dir().join(format!("cochlea-plan-{name}-{}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("cochlea-plan-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         for f in files {
             let p = root.join(f);
@@ -563,10 +561,21 @@ mod tests {
     fn folders_mirror_the_input_tree_and_ignore_other_files() {
         let root = tree(
             "mirror",
-            &["a/one.wav", "a/b/two.FLAC", "three.mp3", "notes.txt", ".hidden.wav"],
+            &[
+                "a/one.wav",
+                "a/b/two.FLAC",
+                "three.mp3",
+                "notes.txt",
+                ".hidden.wav",
+            ],
         );
         let out = root.join("out");
-        let p = plan(&args(&[root.to_str().unwrap(), "-o", out.to_str().unwrap()])).unwrap();
+        let p = plan(&args(&[
+            root.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]))
+        .unwrap();
         let dirs: Vec<PathBuf> = p
             .items
             .iter()
@@ -580,7 +589,10 @@ mod tests {
                 out.join("three/summary.json"),
             ]
         );
-        assert_eq!(p.items[1].destination.outputs, vec![(OutputKind::Onsets, out.join("a/one/onsets.txt"))]);
+        assert_eq!(
+            p.items[1].destination.outputs,
+            vec![(OutputKind::Onsets, out.join("a/one/onsets.txt"))]
+        );
         assert_eq!(p.ignored, 1);
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -592,9 +604,19 @@ mod tests {
         let dirs: Vec<String> = p
             .items
             .iter()
-            .map(|i| i.destination.outputs[0].1.parent().unwrap().display().to_string())
+            .map(|i| {
+                i.destination.outputs[0]
+                    .1
+                    .parent()
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
             .collect();
-        assert_eq!(dirs, ["/tmp/o/other", "/tmp/o/song.flac", "/tmp/o/song.wav"]);
+        assert_eq!(
+            dirs,
+            ["/tmp/o/other", "/tmp/o/song.flac", "/tmp/o/song.wav"]
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 
@@ -602,7 +624,12 @@ mod tests {
     fn the_output_folder_inside_the_input_folder_is_not_analysed() {
         let root = tree("inside", &["x.wav", "out/x/stem.wav"]);
         let out = root.join("out");
-        let p = plan(&args(&[root.to_str().unwrap(), "-o", out.to_str().unwrap()])).unwrap();
+        let p = plan(&args(&[
+            root.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]))
+        .unwrap();
         assert_eq!(p.items.len(), 1);
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -611,7 +638,10 @@ mod tests {
     fn explicit_paths_need_one_input_file_and_select_their_kind() {
         let a = args(&["x.wav", "--onsets", "o.txt"]);
         let p = plan(&a).unwrap();
-        assert_eq!(p.items[0].destination.outputs, vec![(OutputKind::Onsets, PathBuf::from("o.txt"))]);
+        assert_eq!(
+            p.items[0].destination.outputs,
+            vec![(OutputKind::Onsets, PathBuf::from("o.txt"))]
+        );
         assert_eq!(p.items[0].destination.summary, None);
         let e = plan(&args(&["x.wav", "y.wav", "--onsets", "o.txt"])).unwrap_err();
         assert_eq!(e.code, exit::USAGE);
@@ -624,7 +654,13 @@ mod tests {
     fn the_same_file_twice_is_analysed_once() {
         let root = tree("twice", &["x.wav"]);
         let x = root.join("x.wav");
-        let p = plan(&args(&[x.to_str().unwrap(), x.to_str().unwrap(), "-o", "/tmp/o"])).unwrap();
+        let p = plan(&args(&[
+            x.to_str().unwrap(),
+            x.to_str().unwrap(),
+            "-o",
+            "/tmp/o",
+        ]))
+        .unwrap();
         assert_eq!(p.items.len(), 1);
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -113,9 +113,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     args.settings.check(FILE_BLOCK)?;
     let signal = demo_signal();
     let dir = &args.output;
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Failure::output(format!("{}: cannot create folder: {e}", dir.display()))
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::output(format!("{}: cannot create folder: {e}", dir.display())))?;
     let input = dir.join("input.wav");
     write_wav(&input, signal.sample_rate, &[&signal.samples])
         .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
@@ -149,7 +148,9 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     );
     println!(
         "onset latency {:.1} ms (stated), hop {:.1} ms; analysed at {:.0}x real time",
-        summary["latency"]["onsets"]["ms"].as_f64().unwrap_or(f64::NAN),
+        summary["latency"]["onsets"]["ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
         cochlea_engine::OnsetConfig::default().hop_s * 1e3,
         summary["processing"]["speed_x_realtime"]
             .as_f64()

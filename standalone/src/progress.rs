@@ -78,8 +78,9 @@ impl Progress {
                     let _ = write!(w, "{} of audio, {:.0}x real time", hms(secs), secs / wall);
                 },
             );
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
-                .with_style(style);
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+                    .with_style(style);
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });

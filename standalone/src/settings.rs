@@ -148,7 +148,11 @@ mod tests {
         s.onset.lookahead = 99;
         let f = s.check(1024).unwrap_err();
         assert_eq!(f.code, crate::exit::USAGE);
-        assert!(f.message.contains("onset.lookahead_frames"), "{}", f.message);
+        assert!(
+            f.message.contains("onset.lookahead_frames"),
+            "{}",
+            f.message
+        );
         assert!(AnalysisSettings::default().check(0).is_err());
     }
 

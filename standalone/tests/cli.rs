@@ -134,7 +134,11 @@ fn results_do_not_depend_on_block_size_or_parallelism() {
     let dir = temp_dir("invariance");
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
-    std::fs::copy(corpus("onsets/o007_guitar_drums.flac"), inputs.join("a.flac")).unwrap();
+    std::fs::copy(
+        corpus("onsets/o007_guitar_drums.flac"),
+        inputs.join("a.flac"),
+    )
+    .unwrap();
     hits_wav(&inputs.join("b.wav"), 44_100, 2);
     let run = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
@@ -143,7 +147,12 @@ fn results_do_not_depend_on_block_size_or_parallelism() {
         assert_code(&cochlea(&args), 0);
         assert_eq!(
             files_under(&out),
-            strings(&["a/onsets.txt", "a/summary.json", "b/onsets.txt", "b/summary.json"])
+            strings(&[
+                "a/onsets.txt",
+                "a/summary.json",
+                "b/onsets.txt",
+                "b/summary.json"
+            ])
         );
         (
             std::fs::read_to_string(out.join("a/onsets.txt")).unwrap(),
@@ -163,7 +172,11 @@ fn one_bad_file_is_reported_and_the_others_go_on() {
     std::fs::create_dir_all(inputs.join("sub")).unwrap();
     hits_wav(&inputs.join("good.wav"), 44_100, 1);
     hits_wav(&inputs.join("sub/good2.wav"), 22_050, 2);
-    std::fs::write(inputs.join("sub/broken.wav"), b"RIFF\x10\x00\x00\x00WAVEjunkjunk").unwrap();
+    std::fs::write(
+        inputs.join("sub/broken.wav"),
+        b"RIFF\x10\x00\x00\x00WAVEjunkjunk",
+    )
+    .unwrap();
     std::fs::write(inputs.join("empty.flac"), b"").unwrap();
     let out = dir.join("out");
     let r = cochlea(&["analyze", s(&inputs), "-o", s(&out), "--progress", "quiet"]);
@@ -172,7 +185,10 @@ fn one_bad_file_is_reported_and_the_others_go_on() {
     assert!(err.contains("analysed 2 of 4 files"), "{err}");
     assert!(err.contains("2 failed:"), "{err}");
     assert!(err.contains("broken.wav: corrupt audio data"), "{err}");
-    assert!(err.contains("empty.flac: the file is empty (0 bytes)"), "{err}");
+    assert!(
+        err.contains("empty.flac: the file is empty (0 bytes)"),
+        "{err}"
+    );
     assert!(
         err.contains("cochlea: 2 of 4 files failed: 2 unreadable or unsupported input (exit 3)"),
         "{err}"
@@ -214,7 +230,12 @@ fn every_kind_of_bad_input_gets_its_own_message_code_and_no_output() {
     hits_wav(&good, 44_100, 1);
     let bytes = std::fs::read(&good).unwrap();
 
-    bad_input("missing", &dir.join("missing.wav"), 3, "cannot read: No such file");
+    bad_input(
+        "missing",
+        &dir.join("missing.wav"),
+        3,
+        "cannot read: No such file",
+    );
 
     let empty = dir.join("empty.wav");
     std::fs::write(&empty, b"").unwrap();
@@ -222,11 +243,21 @@ fn every_kind_of_bad_input_gets_its_own_message_code_and_no_output() {
 
     let truncated = dir.join("truncated.wav");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    bad_input("truncated", &truncated, 3, "truncated: the header announces 70560 frames");
+    bad_input(
+        "truncated",
+        &truncated,
+        3,
+        "truncated: the header announces 70560 frames",
+    );
 
     let header_only = dir.join("header_only.wav");
     std::fs::write(&header_only, &bytes[..30]).unwrap();
-    bad_input("header", &header_only, 3, "corrupt audio data (a WAV file that ends inside its header)");
+    bad_input(
+        "header",
+        &header_only,
+        3,
+        "corrupt audio data (a WAV file that ends inside its header)",
+    );
 
     let mut b = bytes.clone();
     b[22] = 0; // channel count 0
@@ -237,9 +268,24 @@ fn every_kind_of_bad_input_gets_its_own_message_code_and_no_output() {
 
     let text = dir.join("notes.wav");
     std::fs::write(&text, "this is not audio\n".repeat(20)).unwrap();
-    bad_input("text", &text, 3, "unsupported format (not an audio format Cochlea knows)");
-    bad_input("aiff", &fixture("hits.aiff"), 3, "unsupported format (AIFF file)");
-    bad_input("opus", &fixture("hits.opus.ogg"), 3, "an audio codec Cochlea does not decode");
+    bad_input(
+        "text",
+        &text,
+        3,
+        "unsupported format (not an audio format Cochlea knows)",
+    );
+    bad_input(
+        "aiff",
+        &fixture("hits.aiff"),
+        3,
+        "unsupported format (AIFF file)",
+    );
+    bad_input(
+        "opus",
+        &fixture("hits.opus.ogg"),
+        3,
+        "an audio codec Cochlea does not decode",
+    );
 
     let zero = dir.join("zero.wav");
     write_wav16(&zero, 44_100, &[vec![]]);
@@ -247,12 +293,22 @@ fn every_kind_of_bad_input_gets_its_own_message_code_and_no_output() {
 
     let slow = dir.join("slow.wav");
     write_wav16(&slow, 4_000, &[vec![0.1; 4_000]]);
-    bad_input("rate", &slow, 3, "sample rate 4000 Hz is not supported (8000 to 192000 Hz)");
+    bad_input(
+        "rate",
+        &slow,
+        3,
+        "sample rate 4000 Hz is not supported (8000 to 192000 Hz)",
+    );
 
     bad_input("folder", &dir.join("nothing-here"), 3, "No such file");
     let empty_folder = dir.join("empty_folder");
     std::fs::create_dir_all(&empty_folder).unwrap();
-    bad_input("empty-folder", &empty_folder, 3, "no audio files in this folder");
+    bad_input(
+        "empty-folder",
+        &empty_folder,
+        3,
+        "no audio files in this folder",
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -284,7 +340,10 @@ fn impossible_settings_exit_2_before_reading_anything() {
         (&["--block", "0"], "max block size 0"),
         (&["--jobs", "0"], "--jobs must be at least 1"),
         (&["--method", "magic"], "invalid value 'magic'"),
-        (&["--onsets", "a.txt", "--force", "--skip-existing"], "cannot be used with"),
+        (
+            &["--onsets", "a.txt", "--force", "--skip-existing"],
+            "cannot be used with",
+        ),
     ];
     for (extra, what) in cases {
         let mut args = vec!["analyze", "/nonexistent.wav", "-o", "/nonexistent-out"];
@@ -296,10 +355,18 @@ fn impossible_settings_exit_2_before_reading_anything() {
     // Nowhere to write, or one path for several inputs.
     let r = cochlea(&["analyze", "/nonexistent.wav"]);
     assert_code(&r, 2);
-    assert!(stderr(&r).contains("say where the outputs go: -o DIR"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("say where the outputs go: -o DIR"),
+        "{}",
+        stderr(&r)
+    );
     let r = cochlea(&["analyze", "a.wav", "b.wav", "--onsets", "x.txt"]);
     assert_code(&r, 2);
-    assert!(stderr(&r).contains("needs exactly one input file"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("needs exactly one input file"),
+        "{}",
+        stderr(&r)
+    );
     assert!(!Path::new("/nonexistent-out").exists());
 }
 
@@ -320,20 +387,38 @@ fn existing_outputs_are_kept_unless_forced_or_skipped() {
     let r = cochlea(&["analyze", s(&inputs), "-o", s(&out)]);
     assert_code(&r, 4);
     let err = stderr(&r);
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
     assert!(err.contains("nothing was analysed"), "{err}");
     assert_eq!(std::fs::read_to_string(&onsets).unwrap(), "edited\n");
     assert!(!out.join("b").exists());
 
     // --skip-existing leaves a alone and does b.
-    let r = cochlea(&["analyze", s(&inputs), "-o", s(&out), "--skip-existing", "--progress", "lines"]);
+    let r = cochlea(&[
+        "analyze",
+        s(&inputs),
+        "-o",
+        s(&out),
+        "--skip-existing",
+        "--progress",
+        "lines",
+    ]);
     assert_code(&r, 0);
-    assert!(stderr(&r).contains("1 skipped (outputs exist)"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("1 skipped (outputs exist)"),
+        "{}",
+        stderr(&r)
+    );
     assert_eq!(std::fs::read_to_string(&onsets).unwrap(), "edited\n");
     assert!(out.join("b/onsets.txt").is_file());
 
     // --force replaces.
-    assert_code(&cochlea(&["analyze", s(&inputs), "-o", s(&out), "--force"]), 0);
+    assert_code(
+        &cochlea(&["analyze", s(&inputs), "-o", s(&out), "--force"]),
+        0,
+    );
     assert_eq!(read_times(&onsets).len(), 4);
     assert!(!files_under(&out).iter().any(|f| f.ends_with(".partial")));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -364,14 +449,21 @@ fn demo_finds_the_onsets_it_synthesised_and_can_run_again() {
     );
     let j = read_json(&dir.join("summary.json"));
     assert_eq!(j["input"]["duration_s"], 7.0);
-    assert_eq!(j["outputs"]["onsets"]["count"].as_u64(), Some(read_times(&dir.join("onsets.txt")).len() as u64));
+    assert_eq!(
+        j["outputs"]["onsets"]["count"].as_u64(),
+        Some(read_times(&dir.join("onsets.txt")).len() as u64)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     let blocker = temp_dir("demo-blocker").join("file");
     std::fs::write(&blocker, b"").unwrap();
     let r = cochlea(&["demo", "-o", s(&blocker.join("sub"))]);
     assert_code(&r, 4);
-    assert!(stderr(&r).contains("cannot create folder"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("cannot create folder"),
+        "{}",
+        stderr(&r)
+    );
     let r = cochlea(&["demo", "--sensitivity", "2"]);
     assert_code(&r, 2);
     std::fs::remove_dir_all(blocker.parent().unwrap()).unwrap();
@@ -382,7 +474,10 @@ fn devices_lists_hosts_and_usage_errors_exit_2() {
     let r = cochlea(&["devices"]);
     assert_code(&r, 0);
     let out = stdout(&r);
-    assert!(out.starts_with("host ") || out.starts_with("no audio host"), "{out}");
+    assert!(
+        out.starts_with("host ") || out.starts_with("no audio host"),
+        "{out}"
+    );
 
     let r = cochlea(&["frobnicate"]);
     assert_code(&r, 2);
@@ -408,11 +503,24 @@ fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
     for i in 0..6 {
-        std::fs::copy(corpus("onsets/o000_piano.flac"), inputs.join(format!("take{i}.flac"))).unwrap();
+        std::fs::copy(
+            corpus("onsets/o000_piano.flac"),
+            inputs.join(format!("take{i}.flac")),
+        )
+        .unwrap();
     }
     let out = dir.join("out");
     let mut child = command()
-        .args(["analyze", s(&inputs), "-o", s(&out), "--jobs", "1", "--progress", "lines"])
+        .args([
+            "analyze",
+            s(&inputs),
+            "-o",
+            s(&out),
+            "--jobs",
+            "1",
+            "--progress",
+            "lines",
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -432,13 +540,19 @@ fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
     assert_eq!(status.code(), Some(130), "{rest:?}");
     let last = rest.last().unwrap();
     assert!(last.starts_with("cochlea: interrupted: "), "{rest:?}");
-    assert!(last.contains("not analysed (no output left for them)"), "{last}");
+    assert!(
+        last.contains("not analysed (no output left for them)"),
+        "{last}"
+    );
     // Finished inputs have both outputs; nothing else is there, not even temporary files.
     let files = files_under(&out);
     let done = files.len() / 2;
     assert!((1..6).contains(&done), "{files:?}");
     for f in &files {
-        assert!(f.ends_with("/onsets.txt") || f.ends_with("/summary.json"), "{files:?}");
+        assert!(
+            f.ends_with("/onsets.txt") || f.ends_with("/summary.json"),
+            "{files:?}"
+        );
     }
     assert!(last.contains(&format!("{done} of 6 files done")), "{last}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -451,7 +565,11 @@ fn a_terminal_gets_a_progress_bar() {
     let inputs = dir.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
     for i in 0..2 {
-        std::fs::copy(corpus("onsets/o004_strings.flac"), inputs.join(format!("s{i}.flac"))).unwrap();
+        std::fs::copy(
+            corpus("onsets/o004_strings.flac"),
+            inputs.join(format!("s{i}.flac")),
+        )
+        .unwrap();
     }
     let cmd = format!(
         "{} analyze {} -o {} --jobs 1",
@@ -467,7 +585,10 @@ fn a_terminal_gets_a_progress_bar() {
     assert_code(&r, 0);
     let screen = stdout(&r);
     assert!(screen.contains("/2 files"), "{screen}");
-    assert!(screen.contains("of audio, ") && screen.contains("x real time"), "{screen}");
+    assert!(
+        screen.contains("of audio, ") && screen.contains("x real time"),
+        "{screen}"
+    );
     assert!(screen.contains("analysed 2 of 2 files"), "{screen}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

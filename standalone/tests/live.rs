@@ -15,7 +15,10 @@ fn a_file_through_the_real_time_path_gives_the_offline_onsets() {
     let dir = temp_dir("live-file");
     let input = corpus("onsets/o007_guitar_drums.flac");
     let reference = dir.join("reference.txt");
-    assert_code(&cochlea(&["analyze", s(&input), "--onsets", s(&reference)]), 0);
+    assert_code(
+        &cochlea(&["analyze", s(&input), "--onsets", s(&reference)]),
+        0,
+    );
     let out = dir.join("live");
     let r = cochlea(&[
         "live",
@@ -47,7 +50,10 @@ fn a_file_through_the_real_time_path_gives_the_offline_onsets() {
     assert_eq!(j["live"]["underruns"], 0);
     assert_eq!(j["input"]["backend"], "null");
     assert_eq!(j["input"]["sample_rate"], 44_100);
-    assert_eq!(j["events"]["onset"].as_u64(), Some(live.lines().count() as u64));
+    assert_eq!(
+        j["events"]["onset"].as_u64(),
+        Some(live.lines().count() as u64)
+    );
     assert_eq!(j["settings"]["block_size"], 64);
     let err = stderr(&r);
     assert!(err.contains("stopped: end of file"), "{err}");
@@ -141,7 +147,10 @@ fn ctrl_c_stops_cleanly_and_flushes_the_recording() {
         if let Some(st) = child.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "cochlea live did not stop on SIGINT");
+        assert!(
+            Instant::now() < deadline,
+            "cochlea live did not stop on SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
@@ -190,9 +199,19 @@ fn the_terminal_display_redraws_at_least_20_times_a_second() {
         frames as f64 >= 20.0 * 1.6,
         "{frames} frames for 1.6 s of audio in {wall:.2} s"
     );
-    assert!(screen.contains("\x1b[1;33m(*)\x1b[0m 1 onsets"), "an onset lit up");
+    assert!(
+        screen.contains("\x1b[1;33m(*)\x1b[0m 1 onsets"),
+        "an onset lit up"
+    );
     assert!(screen.contains("4 onsets"), "{screen}");
-    for row in ["in     L [", "out    L [", "pitch  --", "note   --", "stems  --", "overruns 0"] {
+    for row in [
+        "in     L [",
+        "out    L [",
+        "pitch  --",
+        "note   --",
+        "stems  --",
+        "overruns 0",
+    ] {
         assert!(screen.contains(row), "{row}");
     }
     assert!(screen.contains("\x1b[?25h"), "the cursor is shown again");
@@ -220,7 +239,10 @@ fn the_alsa_null_device_runs_through_cpal() {
     assert_code(&r, 0);
     let j = read_json(&dir.join("summary.json"));
     assert_eq!(j["input"]["backend"], "cpal");
-    assert_eq!(j["input"]["input_device"], "Discard all samples (playback) or generate zero samples (capture)");
+    assert_eq!(
+        j["input"]["input_device"],
+        "Discard all samples (playback) or generate zero samples (capture)"
+    );
     assert_eq!(j["input"]["frames"], 8_000);
     assert_eq!(j["settings"]["monitor"], "off");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -237,14 +259,22 @@ fn bad_live_requests_name_what_was_asked_and_what_exists() {
     let out = dir.join("out");
     let null = ["live", "--backend", "null", "--fast", "--display", "quiet"];
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["--input-file", "/nonexistent.wav"], 3, "/nonexistent.wav: cannot read"),
+        (
+            vec!["--input-file", "/nonexistent.wav"],
+            3,
+            "/nonexistent.wav: cannot read",
+        ),
         (vec!["--input-file", s(&corrupt)], 3, "corrupt audio data"),
         (vec!["--block", "0"], 2, "--block 0 is not possible"),
         (vec!["--rate", "1000"], 2, "--rate 1000 is not supported"),
         (vec!["--channels", "3"], 2, "--channels 3 is not possible"),
         (vec!["--duration", "0"], 2, "--duration 0 is not possible"),
         (vec!["--sensitivity", "3"], 2, "onset.sensitivity"),
-        (vec!["--input-file", s(&good), "--rate", "48000"], 2, "differs from the file's 44100 Hz"),
+        (
+            vec!["--input-file", s(&good), "--rate", "48000"],
+            2,
+            "differs from the file's 44100 Hz",
+        ),
     ];
     for (extra, code, what) in cases {
         let mut args = null.to_vec();
@@ -262,14 +292,36 @@ fn bad_live_requests_name_what_was_asked_and_what_exists() {
     // No such host or device: the message lists what exists.
     let r = cochlea(&["live", "--host", "nope"]);
     assert_code(&r, 2);
-    assert!(stderr(&r).contains("no audio host called \"nope\"; available here:"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("no audio host called \"nope\"; available here:"),
+        "{}",
+        stderr(&r)
+    );
     let r = cochlea(&["live", "--input-device", "no-such-mic", "--duration", "0.1"]);
     assert_code(&r, 3);
-    assert!(stderr(&r).contains("no capture device called \"no-such-mic\""), "{}", stderr(&r));
-    assert!(stderr(&r).contains("capture devices: null"), "{}", stderr(&r));
-    let r = cochlea(&["live", "--input-file", s(&good), "--output-device", "no-such-speaker"]);
+    assert!(
+        stderr(&r).contains("no capture device called \"no-such-mic\""),
+        "{}",
+        stderr(&r)
+    );
+    assert!(
+        stderr(&r).contains("capture devices: null"),
+        "{}",
+        stderr(&r)
+    );
+    let r = cochlea(&[
+        "live",
+        "--input-file",
+        s(&good),
+        "--output-device",
+        "no-such-speaker",
+    ]);
     assert_code(&r, 4);
-    assert!(stderr(&r).contains("no playback device called \"no-such-speaker\""), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("no playback device called \"no-such-speaker\""),
+        "{}",
+        stderr(&r)
+    );
     // Recordings are not overwritten.
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("onsets.txt"), "keep\n").unwrap();
@@ -278,6 +330,9 @@ fn bad_live_requests_name_what_was_asked_and_what_exists() {
     let r = cochlea(&args);
     assert_code(&r, 4);
     assert!(stderr(&r).contains("already exists"), "{}", stderr(&r));
-    assert_eq!(std::fs::read_to_string(out.join("onsets.txt")).unwrap(), "keep\n");
+    assert_eq!(
+        std::fs::read_to_string(out.join("onsets.txt")).unwrap(),
+        "keep\n"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

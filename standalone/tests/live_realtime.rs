@@ -37,7 +37,8 @@ fn capture_with_monitoring_does_not_allocate() {
     let meters = Arc::new(Meters::default());
     let (engine, mut events) = engine(2, 512);
     let (producer, consumer) = rtrb::RingBuffer::new(8192);
-    let mut processor = Processor::new(engine, Input::Capture, Some(producer), meters.clone(), None);
+    let mut processor =
+        Processor::new(engine, Input::Capture, Some(producer), meters.clone(), None);
     let mut player = MonitorPlayer::new(consumer, 2, meters.clone());
     // A 4-channel device delivering odd-sized callbacks, longer than the engine's block.
     let data = click_signal(44_100, 4);

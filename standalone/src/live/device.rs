@@ -103,12 +103,15 @@ pub fn host(name: Option<&str>) -> Result<Host, Failure> {
             let names: Vec<&str> = available.iter().map(|h| h.name()).collect();
             Failure::usage(format!(
                 "no audio host called \"{name}\"; available here: {}",
-                if names.is_empty() { "none".into() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
             ))
         })?;
-    cpal::host_from_id(*id).map_err(|e| {
-        Failure::input(format!("audio host {} is not usable: {e}", id.name()))
-    })
+    cpal::host_from_id(*id)
+        .map_err(|e| Failure::input(format!("audio host {} is not usable: {e}", id.name())))
 }
 
 /// A device's human-readable name.
@@ -306,7 +309,12 @@ pub fn choose(
     };
     let rate = rate
         .or_else(|| default.as_ref().ok().map(|d| d.sample_rate()))
-        .unwrap_or(all[0].max_sample_rate().min(48_000).max(all[0].min_sample_rate()));
+        .unwrap_or(
+            all[0]
+                .max_sample_rate()
+                .min(48_000)
+                .max(all[0].min_sample_rate()),
+        );
     let usable: Vec<&SupportedStreamConfigRange> = all
         .iter()
         .filter(|r| FORMATS.contains(&r.sample_format()) && r.contains_rate(rate))
@@ -379,10 +387,7 @@ fn stream_error(e: cpal::Error, dir: Direction, name: &str, chosen: &Chosen) -> 
         ErrorKind::DeviceNotAvailable => "is not available (unplugged?)".to_string(),
         ErrorKind::PermissionDenied => "cannot be opened: permission denied".to_string(),
         ErrorKind::UnsupportedConfig | ErrorKind::InvalidInput => {
-            return Failure::usage(format!(
-                "{} device {name} refuses {asked}: {e}",
-                dir.noun()
-            ))
+            return Failure::usage(format!("{} device {name} refuses {asked}: {e}", dir.noun()))
         }
         _ => format!("cannot be opened: {e}{}", alsa_says()),
     };
@@ -525,7 +530,12 @@ pub fn build_playback(
 }
 
 /// Starts a built stream.
-pub fn play(stream: &cpal::Stream, dir: Direction, device: &Device, chosen: &Chosen) -> Result<(), Failure> {
+pub fn play(
+    stream: &cpal::Stream,
+    dir: Direction,
+    device: &Device,
+    chosen: &Chosen,
+) -> Result<(), Failure> {
     use cpal::traits::StreamTrait;
     stream
         .play()
@@ -647,7 +657,11 @@ mod tests {
             &chosen,
         );
         assert_eq!(gone.code, exit::OUTPUT);
-        assert!(gone.message.contains("is not available"), "{}", gone.message);
+        assert!(
+            gone.message.contains("is not available"),
+            "{}",
+            gone.message
+        );
         let refused = stream_error(
             cpal::Error::new(ErrorKind::UnsupportedConfig),
             Direction::Output,
@@ -655,6 +669,8 @@ mod tests {
             &chosen,
         );
         assert_eq!(refused.code, exit::USAGE);
-        assert!(refused.message.starts_with("playback device \"Speakers\" refuses 48000 Hz"));
+        assert!(refused
+            .message
+            .starts_with("playback device \"Speakers\" refuses 48000 Hz"));
     }
 }

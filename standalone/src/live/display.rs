@@ -209,13 +209,18 @@ impl Screen {
             None => String::new(),
         };
         out.push(format!("onset  {light} {} onsets{last}", self.onsets));
-        out.push(match self.pitch.and_then(|(hz, c)| note_and_cents(hz).map(|n| (hz, c, n))) {
-            Some((hz, conf, (note, cents))) => format!(
-                "pitch  {:<4} {cents:+4.0} cents  {hz:7.1} Hz  (confidence {conf:.2})",
-                midi_note_name(note)
-            ),
-            None => "pitch  --".into(),
-        });
+        out.push(
+            match self
+                .pitch
+                .and_then(|(hz, c)| note_and_cents(hz).map(|n| (hz, c, n)))
+            {
+                Some((hz, conf, (note, cents))) => format!(
+                    "pitch  {:<4} {cents:+4.0} cents  {hz:7.1} Hz  (confidence {conf:.2})",
+                    midi_note_name(note)
+                ),
+                None => "pitch  --".into(),
+            },
+        );
         out.push(match self.note {
             Some(n) => format!("note   {} (MIDI {n})", midi_note_name(n)),
             None => "note   --".into(),
@@ -336,10 +341,20 @@ mod tests {
         };
         s.update(&snap, t0);
         let lines = s.lines(t0, false);
-        assert!(lines[1].contains("[########################]    0.0 dB"), "{}", lines[1]);
+        assert!(
+            lines[1].contains("[########################]    0.0 dB"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[1].contains("-20.0 dB"), "{}", lines[1]);
-        assert!(lines[2].contains("-6.0 dB") && lines[2].contains("-inf"), "{}", lines[2]);
-        assert!(lines.iter().any(|l| l.contains("overruns 3") && l.contains("dropped events 1")));
+        assert!(
+            lines[2].contains("-6.0 dB") && lines[2].contains("-inf"),
+            "{}",
+            lines[2]
+        );
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("overruns 3") && l.contains("dropped events 1")));
         // Half a second of silence later the peak has fallen 12 dB, not vanished.
         s.update(&Snapshot::default(), t0 + Duration::from_millis(500));
         assert!(s.lines(t0, false)[1].contains("-12.0 dB"));

@@ -269,10 +269,7 @@ impl Context<'_> {
             }
             None => (Input::Silence, None),
         };
-        let limit = self
-            .args
-            .duration
-            .map(|d| (d * rate as f64).round() as u64);
+        let limit = self.args.duration.map(|d| (d * rate as f64).round() as u64);
         let processor = Processor::new(engine, input, monitor_ring, self.meters.clone(), limit);
         Ok((
             processor,
@@ -287,7 +284,15 @@ impl Context<'_> {
     }
 }
 
-fn started(p: Prepared, running: Running, title: String, input: serde_json::Value, rate: u32, channels: usize, monitored: bool) -> Started {
+fn started(
+    p: Prepared,
+    running: Running,
+    title: String,
+    input: serde_json::Value,
+    rate: u32,
+    channels: usize,
+    monitored: bool,
+) -> Started {
     Started {
         running,
         latency: p.latency,
@@ -340,11 +345,23 @@ fn start_null(cx: &mut Context, file: Option<AudioReader>) -> Result<Started, Fa
     });
     // The null device "plays" the mix: its level is metered like a real output's.
     let monitored = cx.monitor == Monitor::Mix;
-    Ok(started(p, Running::Null(thread), title, input, rate, channels, monitored))
+    Ok(started(
+        p,
+        Running::Null(thread),
+        title,
+        input,
+        rate,
+        channels,
+        monitored,
+    ))
 }
 
 /// A file played to a playback device, whose clock drives the engine.
-fn start_cpal_file(cx: &mut Context, host: &cpal::Host, file: AudioReader) -> Result<Started, Failure> {
+fn start_cpal_file(
+    cx: &mut Context,
+    host: &cpal::Host,
+    file: AudioReader,
+) -> Result<Started, Failure> {
     let args = cx.args;
     let host_name = host.id().name();
     let out_dev = device::find(host, Direction::Output, args.output_device.as_deref())?;
@@ -364,7 +381,8 @@ fn start_cpal_file(cx: &mut Context, host: &cpal::Host, file: AudioReader) -> Re
     )?;
     device::play(&stream, Direction::Output, &out_dev, &chosen)?;
     let out_name = device::device_name(&out_dev);
-    let title = format!(
+    let title =
+        format!(
         "cochlea live: file {} -> {host_name} \"{out_name}\" | {rate} Hz, {channels} ch, block {}",
         args.input_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         args.block
@@ -376,7 +394,15 @@ fn start_cpal_file(cx: &mut Context, host: &cpal::Host, file: AudioReader) -> Re
         "path": args.input_file.as_ref().map(|p| p.display().to_string()),
         "output_device": out_name,
     });
-    Ok(started(p, Running::Cpal(vec![stream]), title, input, rate, channels, audible))
+    Ok(started(
+        p,
+        Running::Cpal(vec![stream]),
+        title,
+        input,
+        rate,
+        channels,
+        audible,
+    ))
 }
 
 /// A capture device, with optional monitoring on a playback device at the same rate.
@@ -384,7 +410,13 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
     let args = cx.args;
     let host_name = host.id().name();
     let in_dev = device::find(host, Direction::Input, args.input_device.as_deref())?;
-    let chosen = device::choose(&in_dev, Direction::Input, args.rate, args.channels, args.block)?;
+    let chosen = device::choose(
+        &in_dev,
+        Direction::Input,
+        args.rate,
+        args.channels,
+        args.block,
+    )?;
     let rate = chosen.config.sample_rate;
     let channels = args
         .channels
@@ -412,7 +444,8 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
         ring = Some(producer);
     }
     let (processor, p) = cx.prepare(rate, channels, MAX_CALLBACK.max(args.block), None, ring)?;
-    let capture = device::build_capture(&in_dev, &chosen, processor, cx.meters.clone(), MAX_CALLBACK)?;
+    let capture =
+        device::build_capture(&in_dev, &chosen, processor, cx.meters.clone(), MAX_CALLBACK)?;
     if let Some((s, d, c)) = &playback {
         device::play(s, Direction::Output, d, c)?;
     }
@@ -421,7 +454,10 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
     let out_name = playback.as_ref().map(|(_, d, _)| device::device_name(d));
     let title = format!(
         "cochlea live: {host_name} \"{in_name}\"{} | {rate} Hz, {channels} ch, block {}",
-        out_name.as_ref().map(|o| format!(" -> \"{o}\"")).unwrap_or_default(),
+        out_name
+            .as_ref()
+            .map(|o| format!(" -> \"{o}\""))
+            .unwrap_or_default(),
         args.block
     );
     let input = json!({
@@ -435,7 +471,15 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
     let mut streams: Vec<cpal::Stream> = playback.into_iter().map(|(s, _, _)| s).collect();
     streams.push(capture);
     let monitored = cx.monitor == Monitor::Mix;
-    Ok(started(p, Running::Cpal(streams), title, input, rate, channels, monitored))
+    Ok(started(
+        p,
+        Running::Cpal(streams),
+        title,
+        input,
+        rate,
+        channels,
+        monitored,
+    ))
 }
 
 /// Takes events off the engine's queue on the main thread: to the display, the writers and
@@ -493,9 +537,9 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
         }
     }
     let file = match &args.input_file {
-        Some(path) => Some(
-            AudioReader::open(path).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?,
-        ),
+        Some(path) => {
+            Some(AudioReader::open(path).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?)
+        }
         None => None,
     };
     if let (Some(r), Some(rate)) = (&file, args.rate) {
@@ -614,7 +658,9 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
         let null_done = matches!(&running, Running::Null(t) if t.is_finished());
         if meters.finished.load(Ordering::Relaxed) || null_done {
             let limit = args.duration.map(|d| (d * rate as f64).round() as u64);
-            break if limit.is_some_and(|l| position >= l || meters.position.load(Ordering::Relaxed) >= l) {
+            break if limit
+                .is_some_and(|l| position >= l || meters.position.load(Ordering::Relaxed) >= l)
+            {
                 Stop::Duration
             } else {
                 Stop::EndOfFile

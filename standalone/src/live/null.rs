@@ -36,7 +36,10 @@ pub fn spawn(
                 if pace == Pace::Fast {
                     // The device waits for its input here, never the engine for the display.
                     while let Some(src) = processor.file() {
-                        if src.available() >= block || src.complete() || stop.load(Ordering::Relaxed) {
+                        if src.available() >= block
+                            || src.complete()
+                            || stop.load(Ordering::Relaxed)
+                        {
                             break;
                         }
                         std::thread::sleep(Duration::from_micros(200));

@@ -245,7 +245,11 @@ impl MonitorPlayer {
             let mut it = a.iter().chain(b.iter());
             for frame in out[..have * out_channels].chunks_exact_mut(out_channels) {
                 let l = *it.next().unwrap_or(&0.0);
-                let r = if ch == 2 { *it.next().unwrap_or(&0.0) } else { l };
+                let r = if ch == 2 {
+                    *it.next().unwrap_or(&0.0)
+                } else {
+                    l
+                };
                 self.meters.output[0].hold(l);
                 self.meters.output[ch - 1].hold(r);
                 write_frame(frame, l, r, ch);
@@ -266,7 +270,13 @@ fn peak(x: &[f32]) -> f32 {
 #[inline]
 fn write_frame(frame: &mut [f32], l: f32, r: f32, engine_channels: usize) {
     match frame.len() {
-        1 => frame[0] = if engine_channels == 2 { 0.5 * (l + r) } else { l },
+        1 => {
+            frame[0] = if engine_channels == 2 {
+                0.5 * (l + r)
+            } else {
+                l
+            }
+        }
         _ => {
             frame[0] = l;
             frame[1] = r;

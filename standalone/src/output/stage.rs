@@ -13,7 +13,9 @@ use crate::audio::temp_path;
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// The file exists and overwriting was not asked for.
-    #[error("{0}: already exists (use --force to overwrite, or --skip-existing to skip such inputs)")]
+    #[error(
+        "{0}: already exists (use --force to overwrite, or --skip-existing to skip such inputs)"
+    )]
     Exists(PathBuf),
     /// A folder could not be created.
     #[error("{path}: cannot create folder: {source}")]
@@ -137,14 +139,12 @@ impl Staging {
         let files = std::mem::take(&mut self.files);
         let mut done: Vec<PathBuf> = Vec::new();
         for (i, (tmp, path)) in files.iter().enumerate() {
-            let result = self
-                .check_free(path)
-                .and_then(|()| {
-                    std::fs::rename(tmp, path).map_err(|source| OutputError::Write {
-                        path: path.clone(),
-                        source,
-                    })
-                });
+            let result = self.check_free(path).and_then(|()| {
+                std::fs::rename(tmp, path).map_err(|source| OutputError::Write {
+                    path: path.clone(),
+                    source,
+                })
+            });
             if let Err(e) = result {
                 for p in &done {
                     let _ = std::fs::remove_file(p);

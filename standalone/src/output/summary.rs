@@ -40,8 +40,11 @@ impl EventCounts {
 
     /// The counts, and the events the engine dropped because its queue was full.
     pub fn to_json(&self, dropped: u64) -> Value {
-        let mut m: serde_json::Map<String, Value> =
-            self.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let mut m: serde_json::Map<String, Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         m.entry("onset").or_insert(json!(0));
         m.insert("dropped".into(), json!(dropped));
         Value::Object(m)

@@ -121,7 +121,8 @@ pub fn write_wav16(path: &Path, rate: u32, channels: &[Vec<f32>]) {
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..channels.first().map_or(0, |c| c.len()) {
         for c in channels {
-            w.write_sample((c[i].clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+            w.write_sample((c[i].clamp(-1.0, 1.0) * 32767.0) as i16)
+                .unwrap();
         }
     }
     w.finalize().unwrap();
