@@ -74,6 +74,11 @@ impl PeakPicker {
         }
     }
 
+    /// The most frames a confirmed peak is walked back to where its rise began.
+    pub(crate) fn max_rise_frames(&self) -> usize {
+        self.pre_max
+    }
+
     pub(crate) fn reset(&mut self) {
         for v in &mut self.values {
             v.fill(0.0);
