@@ -27,8 +27,10 @@ pub struct BlockReport {
 /// let mut p = Processor::new(48_000.0, 2, 256, &settings).unwrap();
 /// let latency = p.latency_samples();
 /// let mut notes = NoteScheduler::new(64);
-/// let (mut left, mut right) = (vec![0.25f32; 256], vec![0.25f32; 256]);
+/// let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
 /// for _ in 0..20 {
+///     left.fill(0.25); // processing is in place: the block holds the output afterwards
+///     right.fill(0.25);
 ///     p.process(&mut [&mut left, &mut right], &settings, false, &mut notes, |_| {});
 /// }
 /// // The output is the input, `latency` samples late: a constant by now.
