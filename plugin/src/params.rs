@@ -162,7 +162,8 @@ impl Default for CochleaParams {
                 },
             )
             .with_value_to_string(Arc::new(move |frames| {
-                format!("{frames} frames ({:.0} ms)", frames as f32 * hop_ms)
+                let unit = if frames == 1 { "frame" } else { "frames" };
+                format!("{frames} {unit} ({:.0} ms)", frames as f32 * hop_ms)
             }))
             .with_string_to_value(Arc::new(|text| {
                 let digits: String = text
