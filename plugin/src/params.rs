@@ -174,9 +174,8 @@ impl Default for CochleaParams {
                 digits.parse().ok()
             }))
             .non_automatable(),
-            trigger: BoolParam::new("Onset trigger", true).with_value_to_string(Arc::new(|on| {
-                if on { "On" } else { "Off" }.to_owned()
-            })),
+            trigger: BoolParam::new("Onset trigger", true)
+                .with_value_to_string(Arc::new(|on| if on { "On" } else { "Off" }.to_owned())),
             trigger_note: IntParam::new(
                 "Trigger note",
                 DEFAULT_TRIGGER_KEY as i32,
@@ -261,13 +260,7 @@ mod tests {
         let key = |t: &str| p.trigger_note.string_to_normalized_value(t);
         assert_eq!(key("C2"), key("36"));
         assert_eq!(p.lookahead.string_to_normalized_value("2"), Some(0.25));
-        assert_eq!(
-            p.sensitivity.string_to_normalized_value("80 %"),
-            Some(0.8)
-        );
-        assert_eq!(
-            p.method.string_to_normalized_value("HFC"),
-            Some(3.0 / 4.0)
-        );
+        assert_eq!(p.sensitivity.string_to_normalized_value("80 %"), Some(0.8));
+        assert_eq!(p.method.string_to_normalized_value("HFC"), Some(3.0 / 4.0));
     }
 }

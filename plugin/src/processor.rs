@@ -3,7 +3,9 @@
 //! Built in `activate` (where it allocates everything), run on the audio thread (where it never
 //! allocates, locks or blocks).
 
-use cochlea_engine::{ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output};
+use cochlea_engine::{
+    ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output,
+};
 
 use crate::delay::DelayLine;
 use crate::params::{Settings, TRIGGER_CHANNEL};
@@ -79,7 +81,10 @@ impl Processor {
         let max_latency = latency_of(&engine);
         let _ = handle.set_onset_lookahead(lookahead);
         let latency = latency_of(&engine);
-        let mut delay = DelayLine::new(channels, max_latency - engine.latency_samples(Output::Audio));
+        let mut delay = DelayLine::new(
+            channels,
+            max_latency - engine.latency_samples(Output::Audio),
+        );
         delay.set_delay(latency - engine.latency_samples(Output::Audio));
         let max_block = max_block.max(1);
         Ok(Self {
@@ -194,7 +199,8 @@ impl Processor {
         match event {
             Event::Onset { strength, .. } => {
                 if let Some(key) = settings.trigger_key {
-                    let length = (settings.trigger_length_s as f64 * self.sample_rate).round() as u64;
+                    let length =
+                        (settings.trigger_length_s as f64 * self.sample_rate).round() as u64;
                     if notes.note_on(due, TRIGGER_CHANNEL, key, onset_velocity(strength)) {
                         notes.note_off(due + length.max(1), TRIGGER_CHANNEL, key);
                     }

@@ -289,7 +289,12 @@ mod tests {
         s.note_off(130, 9, 36);
         assert_eq!(
             run(&mut s, 0, 200),
-            vec![(10, true, 36), (40, false, 36), (40, true, 36), (130, false, 36)]
+            vec![
+                (10, true, 36),
+                (40, false, 36),
+                (40, true, 36),
+                (130, false, 36)
+            ]
         );
         assert!(s.is_idle());
     }

@@ -22,7 +22,7 @@ use clack_host::events::event_types::ParamValueEvent;
 use clack_host::events::spaces::CoreEventSpace;
 use clack_host::prelude::*;
 use cochlea_plugin::params::{Settings, DEFAULT_TRIGGER_KEY, TRIGGER_CHANNEL};
-use common::{assert_delayed, assert_notes, Note};
+use common::{assert_delayed, assert_notes, Expected, Note};
 
 #[derive(Default)]
 struct Shared {
@@ -63,6 +63,18 @@ impl HostHandlers for TestHost {
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
         builder.register::<HostLatency>();
     }
+}
+
+/// A parameter as listed: id, flags, min, max, default.
+type ParamRow = (ClapId, ParamInfoFlags, f64, f64, f64);
+
+/// CLAP calls the entry, the factory and every instance's main-thread functions from one main
+/// thread. The test harness runs tests on several threads, so each test holds this lock: one
+/// "main thread" at a time, as in a real host.
+static MAIN_THREAD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn main_thread() -> std::sync::MutexGuard<'static, ()> {
+    MAIN_THREAD.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One loaded instance of Cochlea.clap.
@@ -119,12 +131,12 @@ impl Cochlea {
     }
 
     /// Every parameter: name -> (id, flags, min, max, default).
-    fn list_params(&mut self) -> Vec<(String, (ClapId, ParamInfoFlags, f64, f64, f64))> {
-        let mut handle = self.instance.plugin_handle();
+    fn list_params(&mut self) -> Vec<(String, ParamRow)> {
+        let handle = self.instance.plugin_handle();
         let mut buf = ParamInfoBuffer::new();
-        (0..self.params.count(&mut handle))
+        (0..self.params.count(&handle))
             .map(|i| {
-                let info = self.params.get_info(&mut handle, i, &mut buf).expect("info");
+                let info = self.params.get_info(&handle, i, &mut buf).expect("info");
                 let name = String::from_utf8_lossy(info.name).into_owned();
                 (
                     name,
@@ -150,38 +162,39 @@ impl Cochlea {
     /// The CLAP value of `text` for parameter `name`, through the plugin's own parser.
     fn value_of(&mut self, name: &str, text: &str) -> f64 {
         let id = self.id(name);
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         self.params
-            .text_to_value(&mut handle, id, &CString::new(text).unwrap())
+            .text_to_value(&handle, id, &CString::new(text).unwrap())
             .unwrap_or_else(|| panic!("{name}: {text:?} is not understood"))
     }
 
     fn text_of(&mut self, name: &str, value: f64) -> String {
         let id = self.id(name);
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let mut buf = [0u8; 128];
         let text = self
             .params
-            .value_to_text(&mut handle, id, value, &mut buf)
+            .value_to_text(&handle, id, value, &mut buf)
             .unwrap_or_else(|e| panic!("{name}: no text for {value}: {e:?}"));
         String::from_utf8_lossy(text).into_owned()
     }
 
     fn get(&mut self, name: &str) -> f64 {
         let id = self.id(name);
-        let mut handle = self.instance.plugin_handle();
-        self.params.get_value(&mut handle, id).expect("value")
+        let handle = self.instance.plugin_handle();
+        self.params.get_value(&handle, id).expect("value")
     }
 
     /// Selects the layout with `channels` main input and output channels (before activation).
     fn select_layout(&mut self, channels: u32) {
-        let mut handle = self.instance.plugin_handle();
-        let configs: PluginAudioPortsConfig =
-            handle.get_extension().expect("audio-ports-config extension");
+        let handle = self.instance.plugin_handle();
+        let configs: PluginAudioPortsConfig = handle
+            .get_extension()
+            .expect("audio-ports-config extension");
         let mut buf = AudioPortsConfigBuffer::new();
         let mut chosen = None;
-        for i in 0..configs.count(&mut handle) {
-            let c = configs.get(&mut handle, i, &mut buf).expect("config");
+        for i in 0..configs.count(&handle) {
+            let c = configs.get(&handle, i, &mut buf).expect("config");
             let main_in = c.main_input.as_ref().map(|p| p.channel_count);
             let main_out = c.main_output.as_ref().map(|p| p.channel_count);
             if main_in == Some(channels) && main_out == Some(channels) {
@@ -189,13 +202,13 @@ impl Cochlea {
             }
         }
         let id = chosen.unwrap_or_else(|| panic!("no {channels}-channel layout"));
-        configs.select(&mut handle, id).expect("layout selected");
+        configs.select(&handle, id).expect("layout selected");
     }
 
     fn latency(&mut self) -> usize {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let latency: PluginLatency = handle.get_extension().expect("latency extension");
-        latency.get(&mut handle) as usize
+        latency.get(&handle) as usize
     }
 
     fn shared_flag(&self, which: fn(&Shared) -> &AtomicBool) -> bool {
@@ -219,7 +232,10 @@ impl Cochlea {
             min_frames_count: 1,
             max_frames_count: max_block as u32,
         };
-        let processor = self.instance.activate(|_, _| (), config).expect("activates");
+        let processor = self
+            .instance
+            .activate(|_, _| (), config)
+            .expect("activates");
         // Let the plugin run what it queued for the main thread.
         self.instance.call_on_main_thread_callback();
         let latency = self.latency();
@@ -255,7 +271,9 @@ impl Cochlea {
                 let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
                     latency: 0,
                     channels: AudioPortBufferType::f32_input_only(
-                        in_buf.iter_mut().map(|c| InputChannel::variable(&mut c[..n])),
+                        in_buf
+                            .iter_mut()
+                            .map(|c| InputChannel::variable(&mut c[..n])),
                     ),
                 }]);
                 let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
@@ -286,7 +304,10 @@ impl Cochlea {
                     _ => continue,
                 };
                 let time = raw.header.time;
-                assert!((time as usize) < n, "event at {time} outside a block of {n}");
+                assert!(
+                    (time as usize) < n,
+                    "event at {time} outside a block of {n}"
+                );
                 assert!(time >= last_time, "events out of order in a block");
                 last_time = time;
                 notes.push(Note {
@@ -328,6 +349,7 @@ const PARAMETERS: [&str; 9] = [
 
 #[test]
 fn parameters_have_names_units_ranges_and_a_bypass_the_host_recognises() {
+    let _main_thread = main_thread();
     let mut plugin = Cochlea::load();
     let params = plugin.list_params();
     let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
@@ -342,15 +364,15 @@ fn parameters_have_names_units_ranges_and_a_bypass_the_host_recognises() {
         // nice-plug exposes normalised values (stepped parameters: 0 to the step count).
         assert!(min <= default && default <= max, "{name}");
         if name == "Look-ahead" {
-            assert!(!flags.contains(ParamInfoFlags::IS_AUTOMATABLE), "{name} changes the latency");
+            assert!(
+                !flags.contains(ParamInfoFlags::IS_AUTOMATABLE),
+                "{name} changes the latency"
+            );
         } else {
             assert!(flags.contains(ParamInfoFlags::IS_AUTOMATABLE), "{name}");
         }
     }
-    let defaults: Vec<String> = params
-        .iter()
-        .map(|(n, p)| plugin.text_of(n, p.4))
-        .collect();
+    let defaults: Vec<String> = params.iter().map(|(n, p)| plugin.text_of(n, p.4)).collect();
     assert_eq!(
         defaults,
         [
@@ -385,19 +407,21 @@ fn parameters_have_names_units_ranges_and_a_bypass_the_host_recognises() {
 
 #[test]
 fn declares_a_note_output_port() {
+    let _main_thread = main_thread();
     let mut plugin = Cochlea::load();
-    let mut handle = plugin.instance.plugin_handle();
+    let handle = plugin.instance.plugin_handle();
     let ports: PluginNotePorts = handle.get_extension().expect("note-ports extension");
-    assert_eq!(ports.count(&mut handle, true), 0, "no note input");
-    assert_eq!(ports.count(&mut handle, false), 1, "one note output");
+    assert_eq!(ports.count(&handle, true), 0, "no note input");
+    assert_eq!(ports.count(&handle, false), 1, "one note output");
     let mut buf = NotePortInfoBuffer::new();
-    assert!(ports.get(&mut handle, 0, false, &mut buf).is_some());
+    assert!(ports.get(&handle, 0, false, &mut buf).is_some());
 }
 
 /// Every layout, both rates, several block sizes: audio delayed by exactly the reported latency,
 /// notes at exactly onset + latency, plausible against the piece's ground truth.
 #[test]
 fn every_layout_at_44_1_and_48_khz_and_any_block_size_delays_audio_and_places_notes_exactly() {
+    let _main_thread = main_thread();
     let piece = common::piece(8.0);
     let settings = Settings::default();
     let key = DEFAULT_TRIGGER_KEY;
@@ -429,10 +453,12 @@ fn every_layout_at_44_1_and_48_khz_and_any_block_size_delays_audio_and_places_no
                     &run.notes,
                     &reference.onsets,
                     run.latency,
-                    TRIGGER_CHANNEL,
-                    key,
-                    length,
-                    input[0].len() as u64,
+                    &Expected {
+                        channel: TRIGGER_CHANNEL,
+                        key,
+                        length,
+                        len: input[0].len() as u64,
+                    },
                     &what,
                 );
                 let f = common::f_measure(&run.notes, run.latency, sample_rate, &truth);
@@ -441,7 +467,10 @@ fn every_layout_at_44_1_and_48_khz_and_any_block_size_delays_audio_and_places_no
                     run.latency,
                     run.notes.iter().filter(|n| n.on).count()
                 );
-                assert!(f > 0.85, "{what}: onset notes F = {f:.3} against the ground truth");
+                assert!(
+                    f > 0.85,
+                    "{what}: onset notes F = {f:.3} against the ground truth"
+                );
                 drop(plugin); // unloads
             }
         }
@@ -452,6 +481,7 @@ fn every_layout_at_44_1_and_48_khz_and_any_block_size_delays_audio_and_places_no
 /// the same settings, not the defaults.
 #[test]
 fn parameters_set_by_text_change_what_the_engine_does() {
+    let _main_thread = main_thread();
     let piece = common::piece(6.0);
     let input = common::channels_of(&piece.samples, 2);
     let sample_rate = 48_000.0;
@@ -484,16 +514,21 @@ fn parameters_set_by_text_change_what_the_engine_does() {
     };
     let reference = common::reference(&input, sample_rate, &settings);
     let defaults = common::reference(&input, sample_rate, &Settings::default());
-    assert_ne!(reference.onsets, defaults.onsets, "the settings matter on this piece");
+    assert_ne!(
+        reference.onsets, defaults.onsets,
+        "the settings matter on this piece"
+    );
     assert_delayed(&input, &run.output, run.latency, "HFC");
     assert_notes(
         &run.notes,
         &reference.onsets,
         run.latency,
-        TRIGGER_CHANNEL,
-        38,
-        (0.02 * sample_rate).round() as u64,
-        input[0].len() as u64,
+        &Expected {
+            channel: TRIGGER_CHANNEL,
+            key: 38,
+            length: (0.02 * sample_rate).round() as u64,
+            len: input[0].len() as u64,
+        },
         "HFC, 80 %, 100 ms, -50 dBFS, D2, 20 ms",
     );
 }
@@ -502,6 +537,7 @@ fn parameters_set_by_text_change_what_the_engine_does() {
 /// on reactivation (and tells the host it changed), and the audio and notes follow it exactly.
 #[test]
 fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
+    let _main_thread = main_thread();
     let piece = common::piece(4.0);
     let input = common::channels_of(&piece.samples, 2);
     let sample_rate = 44_100.0;
@@ -509,7 +545,10 @@ fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
     let first = plugin.run(sample_rate, &[512], &input, &[]);
     let three = plugin.value_of("Look-ahead", "3");
     let changed = plugin.run(sample_rate, &[512], &input, &[(10, "Look-ahead", three)]);
-    assert_eq!(changed.latency, first.latency, "the latency in force when activated");
+    assert_eq!(
+        changed.latency, first.latency,
+        "the latency in force when activated"
+    );
     let hop = (0.005 * sample_rate).round() as usize;
     let new_latency = first.latency + 3 * hop;
     // From the block where the look-ahead changed, the audio follows the new latency at once.
@@ -523,7 +562,10 @@ fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
         "no restart requested after a latency change"
     );
     let again = plugin.run(sample_rate, &[512], &input, &[]);
-    assert!(plugin.shared_flag(|s| &s.latency_changed), "host not told the latency changed");
+    assert!(
+        plugin.shared_flag(|s| &s.latency_changed),
+        "host not told the latency changed"
+    );
     assert_eq!(again.latency, new_latency);
     let settings = Settings {
         lookahead_frames: 3,
@@ -536,10 +578,12 @@ fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
         &again.notes,
         &reference.onsets,
         again.latency,
-        TRIGGER_CHANNEL,
-        DEFAULT_TRIGGER_KEY,
-        (0.05 * sample_rate).round() as u64,
-        input[0].len() as u64,
+        &Expected {
+            channel: TRIGGER_CHANNEL,
+            key: DEFAULT_TRIGGER_KEY,
+            length: (0.05 * sample_rate).round() as u64,
+            len: input[0].len() as u64,
+        },
         "look-ahead 3",
     );
 }
@@ -549,6 +593,7 @@ fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
 /// block after reactivation.
 #[test]
 fn bypass_and_deactivation_leave_no_hanging_notes() {
+    let _main_thread = main_thread();
     let piece = common::piece(6.0);
     let input = common::channels_of(&piece.samples, 1);
     let sample_rate = 44_100.0;
@@ -563,7 +608,11 @@ fn bypass_and_deactivation_leave_no_hanging_notes() {
         sample_rate,
         &[block],
         &input,
-        &[(0, "Trigger length", long), (200, "Bypass", on), (400, "Bypass", off)],
+        &[
+            (0, "Trigger length", long),
+            (200, "Bypass", on),
+            (400, "Bypass", off),
+        ],
     );
     assert_delayed(&input, &run.output, run.latency, "bypass toggled");
     let (bypass_start, bypass_end) = (200 * block as u64, 400 * block as u64);
@@ -579,7 +628,10 @@ fn bypass_and_deactivation_leave_no_hanging_notes() {
         run.notes.iter().any(|n| !n.on && n.time == bypass_start),
         "a note was sounding when bypass engaged, and it ended there"
     );
-    assert!(run.notes.iter().any(|n| n.on && n.time >= bypass_end), "notes resume");
+    assert!(
+        run.notes.iter().any(|n| n.on && n.time >= bypass_end),
+        "notes resume"
+    );
     // The last note is still sounding (1 s long): deactivated, then reactivated, the plugin
     // ends it in the first block.
     assert!(sounding, "a note sounds when the run stops");
@@ -600,6 +652,7 @@ fn bypass_and_deactivation_leave_no_hanging_notes() {
 /// Saved state restores every parameter in a fresh instance.
 #[test]
 fn state_saves_and_restores_every_parameter() {
+    let _main_thread = main_thread();
     let mut plugin = Cochlea::load();
     let texts = [
         ("Bypass", "Bypassed"),
@@ -620,15 +673,17 @@ fn state_saves_and_restores_every_parameter() {
     plugin.run(48_000.0, &[512], &silence, &changes);
     let mut saved = Vec::new();
     {
-        let mut handle = plugin.instance.plugin_handle();
+        let handle = plugin.instance.plugin_handle();
         let state: PluginState = handle.get_extension().expect("state extension");
-        state.save(&mut handle, &mut saved).expect("state saved");
+        state.save(&handle, &mut saved).expect("state saved");
     }
     let mut fresh = Cochlea::load();
     {
-        let mut handle = fresh.instance.plugin_handle();
+        let handle = fresh.instance.plugin_handle();
         let state: PluginState = handle.get_extension().expect("state extension");
-        state.load(&mut handle, &mut saved.as_slice()).expect("state loaded");
+        state
+            .load(&handle, &mut saved.as_slice())
+            .expect("state loaded");
     }
     for (name, text) in texts {
         let v = fresh.get(name);

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use cochlea_engine::OnsetMethod;
 use cochlea_plugin::params::{Settings, DEFAULT_TRIGGER_KEY, TRIGGER_CHANNEL};
-use common::{assert_delayed, assert_notes, Note};
+use common::{assert_delayed, assert_notes, Expected, Note};
 use serde_json::{json, Value};
 
 /// The Python with the hosts installed: `COCHLEA_PYTHON`, or the virtual environment
@@ -41,7 +41,13 @@ struct HostRun {
 }
 
 /// Runs `host` on `input` with the job's extra fields; returns what the host saw.
-fn run_host(host: &str, input: &[Vec<f32>], sample_rate: f64, block: usize, extra: Value) -> HostRun {
+fn run_host(
+    host: &str,
+    input: &[Vec<f32>],
+    sample_rate: f64,
+    block: usize,
+    extra: Value,
+) -> HostRun {
     let channels = input.len();
     let frames = input[0].len();
     let dir = std::env::temp_dir().join(format!(
@@ -50,8 +56,11 @@ fn run_host(host: &str, input: &[Vec<f32>], sample_rate: f64, block: usize, extr
         rand_suffix()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let (input_path, output_path, job_path) =
-        (dir.join("in.f32"), dir.join("out.f32"), dir.join("job.json"));
+    let (input_path, output_path, job_path) = (
+        dir.join("in.f32"),
+        dir.join("out.f32"),
+        dir.join("job.json"),
+    );
     let bytes: Vec<u8> = input
         .iter()
         .flat_map(|c| c.iter().flat_map(|x| x.to_le_bytes()))
@@ -100,14 +109,23 @@ fn run_host(host: &str, input: &[Vec<f32>], sample_rate: f64, block: usize, extr
         .unwrap()
         .iter()
         .map(|n| {
-            let n: Vec<u64> = n.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let n: Vec<u64> = n
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
             let (status, data1, data2) = (n[1] as u8, n[2] as u8, n[3] as u8);
             Note {
                 time: n[0],
                 on: status & 0xF0 == 0x90 && data2 > 0,
                 channel: status & 0x0F,
                 key: data1,
-                velocity: if status & 0xF0 == 0x90 { data2 as f32 / 127.0 } else { 0.0 },
+                velocity: if status & 0xF0 == 0x90 {
+                    data2 as f32 / 127.0
+                } else {
+                    0.0
+                },
             }
         })
         .collect();
@@ -132,7 +150,9 @@ fn rand_suffix() -> u64 {
 }
 
 fn shown<'a>(run: &'a HostRun, name: &str) -> &'a str {
-    run.params[name].as_str().unwrap_or_else(|| panic!("no parameter {name:?}"))
+    run.params[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no parameter {name:?}"))
 }
 
 #[test]
@@ -165,7 +185,13 @@ fn pedalboard_sets_parameters_by_name_and_follows_a_latency_change() {
         ["Look-ahead", "3 frames (15 ms)"],
         ["Trigger note", "F#2"],
     ]);
-    let run = run_host("pedalboard", &input, sample_rate, 480, json!({ "set": set }));
+    let run = run_host(
+        "pedalboard",
+        &input,
+        sample_rate,
+        480,
+        json!({ "set": set }),
+    );
     assert_eq!(shown(&run, "Onset method"), "Complex domain");
     assert_eq!(shown(&run, "Sensitivity"), "70.0");
     assert_eq!(shown(&run, "Silence gate"), "-60.0");
@@ -179,7 +205,10 @@ fn pedalboard_sets_parameters_by_name_and_follows_a_latency_change() {
             ..Settings::default()
         },
     );
-    assert_eq!(run.latency, reference.max_event_delay, "latency with 3 frames of look-ahead");
+    assert_eq!(
+        run.latency, reference.max_event_delay,
+        "latency with 3 frames of look-ahead"
+    );
     assert_delayed(&input, &run.output, 0, "pedalboard, look-ahead 3");
 }
 
@@ -199,10 +228,12 @@ fn minihost_every_layout_returns_the_onset_notes_at_their_exact_sample() {
                 &run.notes,
                 &reference.onsets,
                 run.latency,
-                TRIGGER_CHANNEL,
-                DEFAULT_TRIGGER_KEY,
-                (0.05 * sample_rate).round() as u64,
-                input[0].len() as u64,
+                &Expected {
+                    channel: TRIGGER_CHANNEL,
+                    key: DEFAULT_TRIGGER_KEY,
+                    length: (0.05 * sample_rate).round() as u64,
+                    len: input[0].len() as u64,
+                },
                 &what,
             );
         }
@@ -236,16 +267,21 @@ fn minihost_parameters_by_name_reach_the_engine_and_the_latency_follows_the_look
         ..Settings::default()
     };
     let reference = common::reference(&input, sample_rate, &settings);
-    assert_eq!(run.latency, reference.max_event_delay, "latency with look-ahead 2");
+    assert_eq!(
+        run.latency, reference.max_event_delay,
+        "latency with look-ahead 2"
+    );
     assert_delayed(&input, &run.output, run.latency, "minihost, HFC");
     assert_notes(
         &run.notes,
         &reference.onsets,
         run.latency,
-        TRIGGER_CHANNEL,
-        38,
-        (0.02 * sample_rate).round() as u64,
-        input[0].len() as u64,
+        &Expected {
+            channel: TRIGGER_CHANNEL,
+            key: 38,
+            length: (0.02 * sample_rate).round() as u64,
+            len: input[0].len() as u64,
+        },
         "minihost, HFC, 80 %, 100 ms, look-ahead 2, D2, 20 ms",
     );
 }
@@ -276,7 +312,10 @@ fn minihost_bypass_ends_notes_and_keeps_the_audio_aligned() {
         "the sounding note ends when bypass engages"
     );
     assert!(run.notes.iter().any(|n| n.on && n.time < start));
-    assert!(run.notes.iter().any(|n| n.on && n.time >= end), "notes resume");
+    assert!(
+        run.notes.iter().any(|n| n.on && n.time >= end),
+        "notes resume"
+    );
 }
 
 /// State saved by minihost restores every parameter in a second instance, which then behaves
@@ -319,10 +358,12 @@ fn minihost_state_restores_in_a_new_instance() {
         &run.notes,
         &reference.onsets,
         run.latency,
-        TRIGGER_CHANNEL,
-        45,
-        (0.05 * sample_rate).round() as u64,
-        input[0].len() as u64,
+        &Expected {
+            channel: TRIGGER_CHANNEL,
+            key: 45,
+            length: (0.05 * sample_rate).round() as u64,
+            len: input[0].len() as u64,
+        },
         "restored state",
     );
 }

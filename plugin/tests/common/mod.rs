@@ -70,10 +70,7 @@ pub fn piece(seconds: f64) -> Piece {
 pub fn channels_of(mono: &[f32], channels: usize) -> Vec<Vec<f32>> {
     match channels {
         1 => vec![mono.to_vec()],
-        _ => vec![
-            mono.to_vec(),
-            mono.iter().map(|x| 0.5 * x).collect(),
-        ],
+        _ => vec![mono.to_vec(), mono.iter().map(|x| 0.5 * x).collect()],
     }
 }
 
@@ -144,19 +141,34 @@ pub fn assert_delayed(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, w
     }
 }
 
+/// What the onset notes should look like.
+#[derive(Clone, Copy)]
+pub struct Expected {
+    /// MIDI channel and key of every note.
+    pub channel: u8,
+    pub key: u8,
+    /// Note length in samples (a note also ends at the next note-on).
+    pub length: u64,
+    /// Samples processed: notes due later are not expected.
+    pub len: u64,
+}
+
 /// Checks the notes a host received against the reference onsets: one note-on per onset, at
-/// exactly `stamp + latency`, on `channel`/`key`, each ended by a note-off `length` samples later
-/// (or by the next note-on of the same key); notes past `len` are not expected.
+/// exactly `stamp + latency`, on the expected channel and key, each ended by a note-off `length`
+/// samples later (or by the next note-on of the same key).
 pub fn assert_notes(
     notes: &[Note],
     reference: &[(u64, f32)],
     latency: usize,
-    channel: u8,
-    key: u8,
-    length: u64,
-    len: u64,
+    expected: &Expected,
     what: &str,
 ) {
+    let Expected {
+        channel,
+        key,
+        length,
+        len,
+    } = *expected;
     let ons: Vec<u64> = notes.iter().filter(|n| n.on).map(|n| n.time).collect();
     let want: Vec<u64> = reference
         .iter()
@@ -175,7 +187,10 @@ pub fn assert_notes(
     let mut sounding: Option<u64> = None;
     for n in notes {
         match (n.on, sounding) {
-            (true, Some(start)) => panic!("{what}: note-on at {} while the note from {start} sounds", n.time),
+            (true, Some(start)) => panic!(
+                "{what}: note-on at {} while the note from {start} sounds",
+                n.time
+            ),
             (true, None) => sounding = Some(n.time),
             (false, Some(start)) => {
                 let next_on = ons.iter().copied().find(|&t| t > start);
@@ -187,7 +202,10 @@ pub fn assert_notes(
         }
     }
     if let Some(start) = sounding {
-        assert!(start + length >= len, "{what}: note from {start} never ended");
+        assert!(
+            start + length >= len,
+            "{what}: note from {start} never ended"
+        );
     }
 }
 
