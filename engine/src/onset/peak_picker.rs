@@ -118,7 +118,9 @@ impl PeakPicker {
             return None;
         }
         if let Some(last) = self.last_onset {
-            if c - last < s.min_interval.max(1) {
+            // A look-ahead raised at run time moves the candidate back, possibly to or before
+            // the last onset: such a frame was already decided.
+            if c <= last || c - last < s.min_interval.max(1) {
                 return None;
             }
         }
@@ -220,6 +222,26 @@ mod tests {
             0.0, 0.0, 5.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.9, 0.0,
         ];
         assert_eq!(run(&odf, 1), vec![2, 9]);
+    }
+
+    #[test]
+    fn raising_the_look_ahead_right_after_an_onset_is_safe() {
+        let mut p = PeakPicker::new(5, 2, 4);
+        let mut found = vec![];
+        for (i, v) in [0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0]
+            .into_iter()
+            .enumerate()
+        {
+            let mut all = [0.0; METHOD_COUNT];
+            all[OnsetMethod::SpectralFlux as usize] = v;
+            // Look-ahead 0 until the first onset is reported, then 4: the candidate frame jumps
+            // back before that onset, which must neither panic nor report it twice.
+            let lookahead = if i <= 3 { 0 } else { 4 };
+            if let Some(peak) = p.push(&all, true, settings(lookahead)) {
+                found.push(peak.frame);
+            }
+        }
+        assert_eq!(found, vec![3, 9]);
     }
 
     #[test]
