@@ -72,6 +72,11 @@ impl PeakPicker {
         }
     }
 
+    /// The most frames a confirmed peak is walked back to where its rise began.
+    pub(crate) fn max_rise_frames(&self) -> usize {
+        self.pre_max
+    }
+
     pub(crate) fn reset(&mut self) {
         self.values.fill(0.0);
         self.gate.fill(false);
@@ -110,7 +115,9 @@ impl PeakPicker {
             return None;
         }
         if let Some(last) = self.last_onset {
-            if c - last < s.min_interval.max(1) {
+            // A look-ahead raised at run time moves the candidate back, possibly to or before
+            // the last onset: such a frame was already decided.
+            if c <= last || c - last < s.min_interval.max(1) {
                 return None;
             }
         }
@@ -233,6 +240,24 @@ mod tests {
         for w in peaks.windows(2) {
             assert!(w[1].1 > w[0].0, "{peaks:?}");
         }
+    }
+
+    #[test]
+    fn raising_the_look_ahead_right_after_an_onset_is_safe() {
+        let mut p = PeakPicker::new(5, 2, 4);
+        let mut found = vec![];
+        for (i, v) in [0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0]
+            .into_iter()
+            .enumerate()
+        {
+            // Look-ahead 0 until the first onset is reported, then 4: the candidate frame jumps
+            // back before that onset, which must neither panic nor report it twice.
+            let lookahead = if i <= 3 { 0 } else { 4 };
+            if let Some(peak) = p.push(v, true, settings(lookahead)) {
+                found.push(peak.frame);
+            }
+        }
+        assert_eq!(found, vec![3, 9]);
     }
 
     #[test]
