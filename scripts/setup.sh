@@ -44,3 +44,32 @@ cochlea_need_system_packages() {
         return 1
     fi
 }
+
+# The VST3 hosts the plugin's tests load Cochlea.vst3 in (plugin/tests/vst3_hosts.rs): JUCE-based
+# hosts from PyPI, pinned to the versions the tests were written against, in a virtual
+# environment under target/ (where the tests look for it, or set COCHLEA_PYTHON).
+COCHLEA_HOST_VENV=${COCHLEA_HOST_VENV:-${CARGO_TARGET_DIR:-target}/host-venv}
+COCHLEA_PYPI_HOSTS=(numpy==2.4.6 pedalboard==0.9.26 minihost==0.11.0)
+
+cochlea_need_vst3_hosts() {
+    local python="$COCHLEA_HOST_VENV/bin/python"
+    local check='import importlib.metadata as m, sys
+want = dict(a.split("==") for a in sys.argv[1:])
+sys.exit(any(m.version(p) != v for p, v in want.items()))'
+    if [ -x "$python" ] && "$python" -c "$check" "${COCHLEA_PYPI_HOSTS[@]}" 2>/dev/null; then
+        return 0
+    fi
+    local system_python
+    system_python=$(command -v python3 || true)
+    if [ -z "$system_python" ]; then
+        echo "Cochlea's plugin tests need Python 3 (with venv and pip) for their VST3 hosts." >&2
+        return 1
+    fi
+    echo "Installing the VST3 test hosts into $COCHLEA_HOST_VENV: ${COCHLEA_PYPI_HOSTS[*]}" >&2
+    "$system_python" -m venv "$COCHLEA_HOST_VENV" &&
+        "$python" -m pip install --quiet --disable-pip-version-check "${COCHLEA_PYPI_HOSTS[@]}" &&
+        "$python" -c "import numpy, pedalboard, minihost" || {
+        echo "Could not install ${COCHLEA_PYPI_HOSTS[*]} from PyPI into $COCHLEA_HOST_VENV." >&2
+        return 1
+    }
+}

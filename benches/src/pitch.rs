@@ -12,8 +12,8 @@ use std::process::Command;
 
 use cochlea::analyze::analyze;
 use cochlea::audio::read_audio;
-use cochlea::midi::notes_from_analysis;
-use cochlea::pitch_track::PitchTrack;
+use cochlea::output::notes::{notes_csv, notes_from_analysis};
+use cochlea::output::pitch::PitchTrack;
 use cochlea_engine::eval::melody::{counts, MelodyCounts};
 use cochlea_engine::eval::transcription::{midi_to_hz, notes_from_f0, score, Note, NoteScores};
 use cochlea_engine::{EngineConfig, Output};
@@ -430,7 +430,7 @@ pub fn run_notes(a: &NotesArgs) {
         if let Some(d) = &a.dump {
             let path = d.join(format!("{}.notes.csv", it.name));
             std::fs::create_dir_all(d)
-                .and_then(|()| std::fs::write(&path, cochlea::midi::notes_csv(&records)))
+                .and_then(|()| std::fs::write(&path, notes_csv(&records)))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let est: Vec<Note> = records

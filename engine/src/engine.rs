@@ -20,7 +20,8 @@ pub enum Output {
     /// `n - latency`.
     Audio,
     /// Onset events: an onset at stream position `t` is emitted (pushed to the queue) while
-    /// processing position `t + latency`, give or take one onset hop.
+    /// processing position `t + latency` at the earliest (a rise spanning several frames adds a
+    /// hop for each), and never later than [`Engine::max_event_delay_samples`] after `t`.
     Onsets,
     /// Pitch events: the frame centred at `t` is emitted while processing position
     /// `t + latency` (exactly). See [`crate::pitch`].
@@ -145,6 +146,50 @@ impl Engine {
     /// The onset analysis hop in samples (0 if onset detection is off).
     pub fn onset_hop_samples(&self) -> usize {
         self.onset.as_ref().map_or(0, |o| o.hop())
+    }
+
+    /// The longest delay, in samples, between the stream position an output describes and the
+    /// processing position at which it leaves the engine, with the parameters in force now. For
+    /// [`Output::Audio`] it is the audio latency. An event stamped `t` is emitted at a processing
+    /// position no later than `t + max_event_delay_samples`, whatever the block size: a host that
+    /// delays everything by this much (a plugin reporting it as latency) can place every event at
+    /// its exact position.
+    ///
+    /// ```
+    /// use cochlea_engine::{Engine, EngineConfig, Output};
+    /// let (mut engine, mut events) = Engine::new(EngineConfig::new(44_100.0, 1, 64)).unwrap();
+    /// let bound = engine.max_event_delay_samples(Output::Onsets) as u64;
+    /// assert!(bound >= engine.latency_samples(Output::Onsets) as u64);
+    /// // A slow swell then a click: each onset leaves within the bound.
+    /// let signal: Vec<f32> = (0..44_100)
+    ///     .map(|i| {
+    ///         let swell = (i as f32 / 20_000.0).min(1.0) * (i as f32 * 0.05).sin() * 0.3;
+    ///         if i == 30_000 { 1.0 } else { swell }
+    ///     })
+    ///     .collect();
+    /// let mut out = vec![0.0f32; 64];
+    /// for block in signal.chunks(64) {
+    ///     engine.process(&[block], &mut [&mut out[..block.len()]]).unwrap();
+    ///     for event in events.drain() {
+    ///         assert!(engine.position() - event.sample() <= bound + 64);
+    ///     }
+    /// }
+    /// ```
+    pub fn max_event_delay_samples(&self, output: Output) -> usize {
+        match output {
+            Output::Audio => self.latency_samples(Output::Audio),
+            Output::Onsets => self.onset.as_ref().map_or(0, |o| {
+                o.max_delay_samples(self.shared.onset.snapshot().lookahead_frames)
+            }),
+            Output::Pitch => self.latency_samples(Output::Pitch),
+            Output::Notes => match (&self.pitch, &self.notes) {
+                (Some(p), Some(n)) => {
+                    p.latency_samples()
+                        + n.max_delay_samples(self.shared.notes.snapshot().min_note_s)
+                }
+                _ => 0,
+            },
+        }
     }
 
     /// Processes one block: `input` and `output` hold one slice per configured channel, all of

@@ -24,7 +24,7 @@
 //!
 //! # Latency
 //! A `NoteOn` is emitted when the note has been heard: the pitch latency plus the minimum note
-//! length (rounded up to whole pitch hops) after its first frame. This is
+//! length (rounded up to whole pitch hops, less one hop) after its first frame. This is
 //! [`Output::Notes`](crate::Output::Notes)'s latency (more when the note is stamped at an onset
 //! before its first frame). A `NoteOff` follows the first unvoiced frame by the pitch latency
 //! plus [`OFF_HOLD_S`].
@@ -110,7 +110,18 @@ impl NoteTracker {
 
     /// Extra latency over the pitch frames for a minimum note length of `min_note_s`.
     pub(crate) fn latency_samples(&self, min_note_s: f32) -> usize {
-        self.frames_of(min_note_s as f64) * self.hop as usize
+        (self.frames_of(min_note_s as f64) - 1) * self.hop as usize
+    }
+
+    /// Longest delay over the pitch frames between a note event's stamp and its emission, for a
+    /// minimum note length of `min_note_s`: a `NoteOn` stamped at an onset up to
+    /// [`ONSET_ATTACH_S`] before the note's first frame leaves with the window's last frame; a
+    /// `NoteOff` at the first unvoiced frame leaves [`OFF_HOLD_S`] later.
+    pub(crate) fn max_delay_samples(&self, min_note_s: f32) -> usize {
+        let on = (self.frames_of(min_note_s as f64) - 1) * self.hop as usize
+            + self.samples_of(ONSET_ATTACH_S) as usize;
+        let off = (self.frames_of(OFF_HOLD_S) - 1) * self.hop as usize;
+        on.max(off)
     }
 
     /// An onset was detected at `sample`.

@@ -1,30 +1,73 @@
-//! Cochlea as a CLAP and VST3 plugin (nice-plug). At this stage the plugin runs the engine's
-//! onset analysis on the input, passes the audio through unchanged (the audio path has no latency
-//! yet), and reports the engine's latency to the host.
+//! Cochlea as a CLAP and VST3 plugin (nice-plug).
+//!
+//! Today the plugin runs the engine's onset detection on its input and sends a MIDI note at each
+//! onset (channel 10, sample-accurate), while the audio passes through delayed by exactly the
+//! latency it reports. That latency covers the engine's longest detection delay, so after the
+//! host's latency compensation every note lands on the onset it describes. Parameters: bypass,
+//! the onset settings, the onset note's key and length. Layouts: stereo and mono in/out.
+//!
+//! The wiring is split by concern: [`params`] (what the host sees), [`processor`] (the engine,
+//! the latency delay, events to notes), [`scheduler`] (notes at their exact sample),
+//! [`delay`] (the delay line). This file connects them to nice-plug.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use cochlea_engine::{Engine, EngineConfig, EventReceiver, Output};
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-/// The plugin instance. The engine is built in `activate` (off the audio thread), sized for the
-/// host's sample rate and maximum block size.
+pub mod delay;
+pub mod params;
+pub mod processor;
+pub mod scheduler;
+
+use params::CochleaParams;
+use processor::Processor;
+use scheduler::{NoteMessage, NoteScheduler, DEFAULT_CAPACITY};
+
+/// The plugin instance. The processor is built in `activate` (off the audio thread), sized for
+/// the host's sample rate, channel count and maximum block size.
 pub struct Cochlea {
     params: Arc<CochleaParams>,
-    engine: Option<(Engine, EventReceiver)>,
-    input: Vec<Vec<f32>>,
+    processor: Option<Processor>,
+    /// Lives as long as the instance, across activations, so notes still sounding when the host
+    /// resets or deactivates the plugin are ended at the next block.
+    notes: NoteScheduler,
+    release_notes: bool,
 }
-
-/// The plugin's parameters.
-#[derive(Params, Default)]
-pub struct CochleaParams {}
 
 impl Default for Cochlea {
     fn default() -> Self {
         Self {
             params: Arc::new(CochleaParams::default()),
-            engine: None,
-            input: Vec::new(),
+            processor: None,
+            notes: NoteScheduler::new(DEFAULT_CAPACITY),
+            release_notes: false,
+        }
+    }
+}
+
+fn to_note_event(m: NoteMessage) -> NoteEvent<()> {
+    let (voice_id, channel, key) = (
+        VoiceID::Wildcard,
+        Channel::Number(m.channel),
+        Key::Number(m.key),
+    );
+    if m.on {
+        NoteEvent::NoteOn {
+            timing: m.timing,
+            voice_id,
+            channel,
+            key,
+            velocity: m.velocity,
+        }
+    } else {
+        NoteEvent::NoteOff {
+            timing: m.timing,
+            voice_id,
+            channel,
+            key,
+            velocity: 0.0,
         }
     }
 }
@@ -36,18 +79,36 @@ impl Plugin for Cochlea {
     const EMAIL: &'static str = "cochlea@example.invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
+    /// Stereo and mono main in/out. The auxiliary stem outputs are declared once the engine
+    /// separates stems (issue 4), so that every declared port carries real audio.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(2),
             main_output_channels: NonZeroU32::new(2),
+            names: PortNames {
+                layout: Some("Stereo"),
+                main_input: Some("Input"),
+                main_output: Some("Output"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
             ..AudioIOLayout::const_default()
         },
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(1),
             main_output_channels: NonZeroU32::new(1),
+            names: PortNames {
+                layout: Some("Mono"),
+                main_input: Some("Input"),
+                main_output: Some("Output"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
             ..AudioIOLayout::const_default()
         },
     ];
+
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
     type Editor = ();
     type SysExMessage = ();
@@ -63,57 +124,76 @@ impl Plugin for Cochlea {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        let channels = layout.main_input_channels.map_or(2, |c| c.get() as usize);
-        let max_block = buffer_config.max_buffer_size as usize;
-        let config =
-            EngineConfig::new(buffer_config.sample_rate as f64, channels, max_block.max(1));
-        match Engine::new(config) {
-            Ok((engine, rx)) => {
-                context.set_latency_samples(engine.latency_samples(Output::Audio) as u32);
-                self.input = vec![vec![0.0; max_block.max(1)]; channels];
-                self.engine = Some((engine, rx));
+        let channels = layout.main_output_channels.map_or(2, |c| c.get() as usize);
+        let settings = self.params.settings();
+        match Processor::new(
+            buffer_config.sample_rate as f64,
+            channels,
+            buffer_config.max_buffer_size as usize,
+            &settings,
+        ) {
+            Ok(processor) => {
+                context.set_latency_samples(processor.latency_samples() as u32);
+                self.processor = Some(processor);
                 true
             }
-            Err(_) => false,
+            Err(e) => {
+                nice_error!("Cochlea cannot run this stream: {e}");
+                false
+            }
         }
     }
 
     fn reset(&mut self) {
-        if let Some((engine, rx)) = &mut self.engine {
-            engine.reset();
-            while rx.pop().is_some() {}
+        if let Some(processor) = &mut self.processor {
+            processor.reset();
         }
+        self.notes.clear_pending();
+        self.release_notes = true;
+    }
+
+    fn deactivate(&mut self) {
+        self.processor = None;
+        self.notes.clear_pending();
+        self.release_notes = true;
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let Some((engine, rx)) = &mut self.engine else {
-            return ProcessStatus::Error("not initialised");
+        let Some(processor) = &mut self.processor else {
+            return ProcessStatus::Error("process called before activate");
         };
-        let len = buffer.samples();
-        let channels = buffer.as_slice();
-        for (dst, src) in self.input.iter_mut().zip(channels.iter()) {
-            dst[..len].copy_from_slice(&src[..len]);
+        let mut send = |m: NoteMessage| {
+            // A full host event queue loses the message; there is nowhere else to put it.
+            let _ = context.try_send_event(to_note_event(m));
+        };
+        if self.release_notes && buffer.samples() > 0 {
+            self.notes.release_all(0, &mut send);
+            self.release_notes = false;
         }
-        let inputs: [&[f32]; 2] = [
-            &self.input[0][..len],
-            &self.input[self.input.len() - 1][..len],
-        ];
-        let n = channels.len().min(2);
-        let (first, rest) = channels.split_at_mut(1);
-        let result = if n == 2 {
-            engine.process(&inputs, &mut [&mut first[0][..len], &mut rest[0][..len]])
+        let settings = self.params.settings();
+        let bypass = self.params.bypass.value();
+        let report = processor.process(
+            buffer.as_slice(),
+            &settings,
+            bypass,
+            &mut self.notes,
+            &mut send,
+        );
+        if let Some(latency) = report.latency_changed {
+            // CLAP: nice-plug asks the host to restart the plugin, which then reads the latency
+            // again; VST3: restartComponent(kLatencyChanged).
+            context.set_latency_samples(latency);
+        }
+        if self.notes.is_idle() {
+            // The delayed audio still has `latency` samples to come out after the input stops.
+            ProcessStatus::Tail(processor.latency_samples() as u32)
         } else {
-            engine.process(&inputs[..1], &mut [&mut first[0][..len]])
-        };
-        while rx.pop().is_some() {}
-        match result {
-            Ok(()) => ProcessStatus::Normal,
-            Err(_) => ProcessStatus::Error("block does not fit the engine's configuration"),
+            ProcessStatus::KeepAlive
         }
     }
 }
@@ -121,13 +201,15 @@ impl Plugin for Cochlea {
 impl ClapPlugin for Cochlea {
     const CLAP_ID: &'static str = "org.cochlea.cochlea";
     const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Real-time music listening: onsets, pitch, notes, stems");
+        Some("Listens to the music: onsets to MIDI notes, with latency-exact timing");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::AudioEffect,
         ClapFeature::Analyzer,
+        ClapFeature::NoteDetector,
         ClapFeature::Stereo,
+        ClapFeature::Mono,
     ];
 }
 

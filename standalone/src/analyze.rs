@@ -1,12 +1,29 @@
 //! Offline analysis: a thin loop over the real-time engine, fed block by block exactly as a host
 //! would, so files and live input give the same results.
+//!
+//! [`Feeder`] is that loop; [`analyze_file`] streams one file through it into the
+//! [`Writer`](crate::output::Writer)s of its [`Destination`] (nothing accumulates in memory) and
+//! commits the outputs and the JSON summary only when the whole file succeeded; [`analyze`] is
+//! the in-memory convenience used by the scoring tools and tests.
 
-use cochlea_engine::{ConfigError, Engine, EngineConfig, Event};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use crate::audio::Audio;
+use cochlea_engine::{ConfigError, Engine, EngineConfig, Event, EventReceiver};
+use serde_json::json;
+
+use crate::audio::{Audio, AudioReader};
+use crate::exit::{self, Failure};
+use crate::output::summary::{self, EventCounts};
+use crate::output::{Destination, Staging};
+use crate::settings::AnalysisSettings;
 
 /// Block size used to feed files through the engine. Results do not depend on it.
 pub const FILE_BLOCK: usize = 1024;
+
+/// Frames decoded per read when streaming a file.
+const READ_FRAMES: usize = 8192;
 
 /// An event and the stream position at which the engine emitted it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +62,127 @@ impl Analysis {
     }
 }
 
+/// Channels the engine analyses for an input with `input_channels`: stereo stays stereo,
+/// anything else is mixed to mono.
+pub fn engine_channels(input_channels: usize) -> usize {
+    if input_channels == 2 {
+        2
+    } else {
+        1
+    }
+}
+
+/// The real-time engine with the loop that feeds it: input of any channel count and any length
+/// goes in, the engine sees blocks of at most `block` frames (stereo kept, other layouts mixed to
+/// mono), and its events are drained after every block so the queue never overflows.
+///
+/// ```
+/// use cochlea::analyze::Feeder;
+/// use cochlea_engine::EngineConfig;
+/// let mut feeder = Feeder::new(EngineConfig::new(44_100.0, 1, 1), 1, 512).unwrap();
+/// let mut click = vec![0.0f32; 44_100];
+/// click[22_050] = 1.0;
+/// let mut events = Vec::new();
+/// feeder.feed(&[&click], &mut events, |_audio| Ok::<(), ()>(())).unwrap();
+/// assert_eq!(events.len(), 1);
+/// ```
+pub struct Feeder {
+    engine: Engine,
+    events: EventReceiver,
+    block: usize,
+    input_channels: usize,
+    mix: Vec<f32>,
+    out: Vec<Vec<f32>>,
+}
+
+impl Feeder {
+    /// An engine for `input_channels` of audio at `config.sample_rate`, fed `block` frames at a
+    /// time (`config.channels` and `config.max_block_size` are set from these).
+    pub fn new(
+        mut config: EngineConfig,
+        input_channels: usize,
+        block: usize,
+    ) -> Result<Self, ConfigError> {
+        config.channels = engine_channels(input_channels);
+        config.max_block_size = block;
+        let channels = config.channels;
+        let (engine, events) = Engine::new(config)?;
+        Ok(Self {
+            engine,
+            events,
+            block,
+            input_channels,
+            mix: if input_channels > 2 {
+                vec![0.0; block]
+            } else {
+                Vec::new()
+            },
+            out: vec![vec![0.0; block]; channels],
+        })
+    }
+
+    /// The engine (for its configuration and latencies).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Events the engine dropped because its queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.events.dropped()
+    }
+
+    /// Ends the stream: the engine closes a sounding note ([`Engine::finish`]) and the events
+    /// that gives are appended to `events`.
+    pub fn finish(&mut self, events: &mut Vec<Emitted>) {
+        self.engine.finish();
+        let at = self.engine.position();
+        events.extend(self.events.drain().map(|event| Emitted {
+            event,
+            emitted_at: at,
+        }));
+    }
+
+    /// Feeds `input` (one slice per input channel, all the same length) through the engine.
+    /// After each engine block, `on_audio` gets the engine's audio output and the events it
+    /// produced are appended to `events`.
+    pub fn feed<E>(
+        &mut self,
+        input: &[&[f32]],
+        events: &mut Vec<Emitted>,
+        mut on_audio: impl FnMut(&[&[f32]]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        assert_eq!(input.len(), self.input_channels, "one slice per channel");
+        let n = input.first().map_or(0, |c| c.len());
+        let mut start = 0;
+        while start < n {
+            let len = self.block.min(n - start);
+            let end = start + len;
+            let mut outs: Vec<&mut [f32]> = self.out.iter_mut().map(|o| &mut o[..len]).collect();
+            let result = if self.input_channels > 2 {
+                let scale = 1.0 / self.input_channels as f32;
+                for (i, m) in self.mix[..len].iter_mut().enumerate() {
+                    *m = input.iter().map(|c| c[start + i]).sum::<f32>() * scale;
+                }
+                self.engine.process(&[&self.mix[..len]], &mut outs)
+            } else {
+                let ins: Vec<&[f32]> = input.iter().map(|c| &c[start..end]).collect();
+                self.engine.process(&ins, &mut outs)
+            };
+            // The block never exceeds the configured maximum and the layout matches.
+            result.expect("block fits the configuration");
+            let at = self.engine.position();
+            events.extend(self.events.drain().map(|event| Emitted {
+                event,
+                emitted_at: at,
+            }));
+            let audio: Vec<&[f32]> = self.out.iter().map(|o| &o[..len]).collect();
+            on_audio(&audio)?;
+            start = end;
+        }
+        Ok(())
+    }
+}
+
 /// Runs the engine over `audio` with `config` (its sample rate and channel count are taken from
 /// the audio: stereo stays stereo, anything else is mixed to mono), `block` samples at a time.
 /// Events are drained after every block, so the queue never overflows.
@@ -53,51 +191,168 @@ pub fn analyze(
     mut config: EngineConfig,
     block: usize,
 ) -> Result<Analysis, ConfigError> {
-    let stereo = audio.channels.len() == 2;
     config.sample_rate = audio.sample_rate as f64;
-    config.channels = if stereo { 2 } else { 1 };
-    config.max_block_size = block;
-    let (mut engine, mut rx) = Engine::new(config)?;
-    let mono;
-    let inputs: Vec<&[f32]> = if stereo {
-        audio.channels.iter().map(|c| c.as_slice()).collect()
-    } else if audio.channels.len() == 1 {
-        vec![audio.channels[0].as_slice()]
-    } else {
-        mono = audio.mono();
-        vec![mono.as_slice()]
-    };
-    let mut outs: Vec<Vec<f32>> = vec![vec![0.0; block]; inputs.len()];
+    let mut feeder = Feeder::new(config, audio.channels.len(), block)?;
+    let inputs: Vec<&[f32]> = audio.channels.iter().map(|c| c.as_slice()).collect();
     let mut events = Vec::new();
-    let n = audio.len();
-    let mut start = 0;
-    while start < n {
-        let end = (start + block).min(n);
-        let ins: Vec<&[f32]> = inputs.iter().map(|c| &c[start..end]).collect();
-        let mut os: Vec<&mut [f32]> = outs.iter_mut().map(|o| &mut o[..end - start]).collect();
-        // The block never exceeds the configured maximum and the layout matches: cannot fail.
-        engine
-            .process(&ins, &mut os)
-            .expect("block fits the configuration");
-        let at = engine.position();
-        events.extend(rx.drain().map(|event| Emitted {
-            event,
-            emitted_at: at,
-        }));
-        start = end;
-    }
-    // End of stream: close a sounding note so every NoteOn has its NoteOff.
-    engine.finish();
-    let at = engine.position();
-    events.extend(rx.drain().map(|event| Emitted {
-        event,
-        emitted_at: at,
-    }));
+    feeder
+        .feed(&inputs, &mut events, |_| Ok::<(), ()>(()))
+        .expect("no audio sink");
+    feeder.finish(&mut events);
     Ok(Analysis {
         sample_rate: audio.sample_rate as f64,
-        frames: n as u64,
+        frames: audio.len() as u64,
         events,
-        dropped: rx.dropped(),
-        onset_latency: engine.latency_samples(cochlea_engine::Output::Onsets),
+        dropped: feeder.dropped(),
+        onset_latency: feeder
+            .engine()
+            .latency_samples(cochlea_engine::Output::Onsets),
+    })
+}
+
+/// How to analyse one file.
+#[derive(Debug, Clone)]
+pub struct FileJob<'a> {
+    /// The input file.
+    pub input: &'a Path,
+    /// Where its outputs go.
+    pub destination: &'a Destination,
+    /// The analysis settings.
+    pub settings: &'a AnalysisSettings,
+    /// Engine block size (results do not depend on it).
+    pub block: usize,
+    /// Overwrite existing outputs.
+    pub force: bool,
+}
+
+/// What one successfully analysed file gave.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// Sample rate of the file, in Hz.
+    pub sample_rate: u32,
+    /// Channels in the file.
+    pub channels: usize,
+    /// Frames analysed.
+    pub frames: u64,
+    /// Events by kind.
+    pub counts: EventCounts,
+    /// Events dropped by the engine's queue.
+    pub dropped: u64,
+    /// Wall-clock time spent.
+    pub wall: Duration,
+    /// The files written (committed).
+    pub written: Vec<PathBuf>,
+}
+
+impl FileResult {
+    /// Duration of the audio, in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.frames as f64 / self.sample_rate as f64
+    }
+}
+
+/// Streams `job.input` through the engine into its outputs. `progress` is told the seconds of
+/// audio done after each read; `cancel` stops the work between reads. On any failure nothing is
+/// left behind: outputs are staged and committed only at the end.
+pub fn analyze_file(
+    job: &FileJob,
+    progress: &(dyn Fn(f64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<FileResult, Failure> {
+    let started = Instant::now();
+    let path = job.input;
+    let input_err = |e: crate::audio::AudioError| Failure::new(e.exit_code(), e.to_string());
+    let mut reader = AudioReader::open(path).map_err(input_err)?;
+    let rate = reader.sample_rate();
+    let mut config = job
+        .settings
+        .engine_config(rate as f64, engine_channels(reader.channels()), job.block)
+        .map_err(|e| match e {
+            ConfigError::SampleRate(_) => Failure::input(format!("{}: {e}", path.display())),
+            e => Failure::usage(format!("invalid setting: {e}")),
+        })?;
+    // Only the analyses the selected outputs need.
+    job.destination.configure(&mut config);
+    let mut feeder = Feeder::new(config, reader.channels(), job.block)
+        .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+
+    let mut staging = Staging::new(job.force);
+    let mut writers = job.destination.writers(feeder.engine(), &mut staging)?;
+    let mut counts = EventCounts::default();
+    let mut buffers = vec![Vec::new(); reader.channels()];
+    let mut events = Vec::new();
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Failure::new(
+                exit::INTERRUPTED,
+                format!("{}: interrupted", path.display()),
+            ));
+        }
+        let n = reader.read(&mut buffers, READ_FRAMES).map_err(input_err)?;
+        if n == 0 {
+            break;
+        }
+        let slices: Vec<&[f32]> = buffers.iter().map(|b| b.as_slice()).collect();
+        feeder.feed(&slices, &mut events, |audio| {
+            writers.iter_mut().try_for_each(|w| w.audio(audio))
+        })?;
+        for e in events.drain(..) {
+            counts.add(&e);
+            for w in writers.iter_mut() {
+                w.event(&e)?;
+            }
+        }
+        progress(n as f64 / rate as f64);
+    }
+    // End of stream: a sounding note is closed.
+    feeder.finish(&mut events);
+    for e in events.drain(..) {
+        counts.add(&e);
+        for w in writers.iter_mut() {
+            w.event(&e)?;
+        }
+    }
+    let frames = reader.frames_read();
+    let mut sections = serde_json::Map::new();
+    for (w, (kind, _)) in writers.into_iter().zip(&job.destination.outputs) {
+        sections.insert(kind.name().into(), w.finish()?);
+    }
+    let wall = started.elapsed();
+    let duration_s = frames as f64 / rate as f64;
+    if let Some(summary_path) = &job.destination.summary {
+        let engine = feeder.engine();
+        let summary = json!({
+            "cochlea": summary::tool("analyze"),
+            "input": {
+                "path": path.display().to_string(),
+                "sample_rate": rate,
+                "channels": reader.channels(),
+                "frames": frames,
+                "duration_s": duration_s,
+            },
+            "settings": {
+                "block_size": job.block,
+                "analysed_channels": engine.config().channels,
+                "analysis": job.settings.to_json(),
+            },
+            "latency": summary::latencies(engine),
+            "events": counts.to_json(feeder.dropped()),
+            "outputs": sections,
+            "processing": {
+                "wall_s": wall.as_secs_f64(),
+                "speed_x_realtime": duration_s / wall.as_secs_f64().max(1e-9),
+            },
+        });
+        summary::write(&mut staging, summary_path, &summary)?;
+    }
+    let written = staging.commit()?;
+    Ok(FileResult {
+        sample_rate: rate,
+        channels: reader.channels(),
+        frames,
+        counts,
+        dropped: feeder.dropped(),
+        wall,
+        written,
     })
 }

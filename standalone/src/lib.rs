@@ -1,10 +1,13 @@
-//! The `cochlea` command's library: audio file I/O, offline analysis over the engine, the demo
-//! input, and the exit codes of the command line.
+//! The `cochlea` command's library: audio file I/O, the analysis driver over the real-time
+//! engine, output writers, the live host, the demo, and the exit codes of the command line.
 #![deny(missing_docs)]
 
 pub mod analyze;
 pub mod audio;
+pub mod batch;
 pub mod demo;
 pub mod exit;
-pub mod midi;
-pub mod pitch_track;
+pub mod live;
+pub mod output;
+pub mod progress;
+pub mod settings;

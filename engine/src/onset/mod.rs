@@ -31,7 +31,9 @@
 //! frame of look-ahead and per frame of rise (a sharp attack rises within one frame, a bowed
 //! string over several). [`Engine::latency_samples`](crate::Engine::latency_samples) reports the
 //! fixed part, `hop / 2 + ONSET_BIAS_S + lookahead * hop`; on the dev corpus the median measured
-//! latency at the defaults is about 10 ms at 44.1 kHz.
+//! latency at the defaults is about 10 ms at 44.1 kHz. The walk back is limited to the picker's
+//! 30 ms local-maximum window, so no onset is emitted later than
+//! [`Engine::max_event_delay_samples`](crate::Engine::max_event_delay_samples) after its stamp.
 
 mod complex_domain;
 mod energy;
@@ -209,6 +211,13 @@ impl OnsetDetector {
     /// Detection latency for a look-ahead of `lookahead` frames, in samples.
     pub(crate) fn latency_samples(&self, lookahead: u32) -> usize {
         self.position + lookahead as usize * self.hop()
+    }
+
+    /// The longest time between the position an onset is stamped with and the analysis frame
+    /// that emits it, for a look-ahead of `lookahead` frames: the fixed latency plus the longest
+    /// walk back from a peak to the start of its rise.
+    pub(crate) fn max_delay_samples(&self, lookahead: u32) -> usize {
+        self.latency_samples(lookahead) + self.picker.max_rise_frames() * self.hop()
     }
 
     /// Back to the start of a stream, computing `method` from the first frame.

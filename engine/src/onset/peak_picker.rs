@@ -72,6 +72,11 @@ impl PeakPicker {
         }
     }
 
+    /// The most frames a confirmed peak is walked back to where its rise began.
+    pub(crate) fn max_rise_frames(&self) -> usize {
+        self.pre_max
+    }
+
     pub(crate) fn reset(&mut self) {
         self.values.fill(0.0);
         self.gate.fill(false);
@@ -110,7 +115,9 @@ impl PeakPicker {
             return None;
         }
         if let Some(last) = self.last_onset {
-            if c - last < s.min_interval.max(1) {
+            // A look-ahead raised at run time moves the candidate back, possibly to or before
+            // the last onset: such a frame was already decided.
+            if c <= last || c - last < s.min_interval.max(1) {
                 return None;
             }
         }
@@ -143,9 +150,11 @@ impl PeakPicker {
         };
         let threshold = baseline * (1.0 + s.method.relative_threshold()) + s.delta;
         if v > threshold {
+            // The walk back never crosses the previous onset, so onsets stay in order.
+            let after_last = self.last_onset.map_or(0, |l| l + 1);
             self.last_onset = Some(c);
             let floor = baseline + RISE_FRACTION * s.delta;
-            let limit = c.saturating_sub(self.pre_max as u64);
+            let limit = c.saturating_sub(self.pre_max as u64).max(after_last);
             let mut rise = c;
             while rise > limit {
                 let prev = ring[self.slot(rise - 1)];
@@ -210,6 +219,45 @@ mod tests {
             0.0, 0.0, 5.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.9, 0.0,
         ];
         assert_eq!(run(&odf, 1), vec![2, 9]);
+    }
+
+    #[test]
+    fn a_rise_is_never_walked_back_past_the_previous_onset() {
+        let mut p = PeakPicker::new(5, 6, 4);
+        let s = PickSettings {
+            method: OnsetMethod::SpectralFlux,
+            delta: 1.0,
+            lookahead: 0,
+            min_interval: 1,
+        };
+        let mut peaks = vec![];
+        for v in [0.0, 0.0, 0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0] {
+            if let Some(pk) = p.push(v, true, s) {
+                peaks.push((pk.frame, pk.rise));
+            }
+        }
+        assert!(peaks.len() >= 2, "{peaks:?}");
+        for w in peaks.windows(2) {
+            assert!(w[1].1 > w[0].0, "{peaks:?}");
+        }
+    }
+
+    #[test]
+    fn raising_the_look_ahead_right_after_an_onset_is_safe() {
+        let mut p = PeakPicker::new(5, 2, 4);
+        let mut found = vec![];
+        for (i, v) in [0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0]
+            .into_iter()
+            .enumerate()
+        {
+            // Look-ahead 0 until the first onset is reported, then 4: the candidate frame jumps
+            // back before that onset, which must neither panic nor report it twice.
+            let lookahead = if i <= 3 { 0 } else { 4 };
+            if let Some(peak) = p.push(v, true, settings(lookahead)) {
+                found.push(peak.frame);
+            }
+        }
+        assert_eq!(found, vec![3, 9]);
     }
 
     #[test]

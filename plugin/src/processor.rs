@@ -1,0 +1,278 @@
+//! The plugin's signal path, free of any plugin API: the engine, the delay that brings the audio
+//! to the reported latency, and the translation of engine events into scheduled MIDI notes.
+//! Built in `activate` (where it allocates everything), run on the audio thread (where it never
+//! allocates, locks or blocks).
+
+use cochlea_engine::{
+    ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output,
+};
+
+use crate::delay::DelayLine;
+use crate::params::{Settings, TRIGGER_CHANNEL};
+use crate::scheduler::{NoteMessage, NoteScheduler};
+
+/// What one call to [`Processor::process`] reports back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockReport {
+    /// The latency changed (a look-ahead change) to this many samples: tell the host.
+    pub latency_changed: Option<u32>,
+}
+
+/// The engine wrapped for a plugin: audio in, audio out delayed by exactly
+/// [`latency_samples`](Processor::latency_samples), note events out at their exact positions.
+///
+/// ```
+/// use cochlea_plugin::params::Settings;
+/// use cochlea_plugin::processor::Processor;
+/// use cochlea_plugin::scheduler::NoteScheduler;
+/// let settings = Settings::default();
+/// let mut p = Processor::new(48_000.0, 2, 256, &settings).unwrap();
+/// let latency = p.latency_samples();
+/// let mut notes = NoteScheduler::new(64);
+/// let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+/// for _ in 0..20 {
+///     left.fill(0.25); // processing is in place: the block holds the output afterwards
+///     right.fill(0.25);
+///     p.process(&mut [&mut left, &mut right], &settings, false, &mut notes, |_| {});
+/// }
+/// // The output is the input, `latency` samples late: a constant by now.
+/// assert!(latency > 0 && latency < 20 * 256);
+/// assert_eq!(left[255], 0.25);
+/// ```
+pub struct Processor {
+    engine: Engine,
+    events: EventReceiver,
+    handle: EngineHandle,
+    channels: usize,
+    max_block: usize,
+    sample_rate: f64,
+    /// The host's input, copied: the engine writes its output over the host buffer.
+    input: [Vec<f32>; 2],
+    delay: DelayLine,
+    /// Output position of the start of the next block (= input samples processed since reset).
+    position: u64,
+    latency: usize,
+    lookahead: u32,
+}
+
+impl Processor {
+    /// Builds the engine for this stream format and the current settings, and sizes the delay
+    /// for the largest latency any look-ahead can need.
+    pub fn new(
+        sample_rate: f64,
+        channels: usize,
+        max_block: usize,
+        settings: &Settings,
+    ) -> Result<Self, ConfigError> {
+        let mut config = EngineConfig::new(sample_rate, channels, max_block.max(1));
+        config.onset.method = settings.method;
+        config.onset.sensitivity = settings.sensitivity;
+        config.onset.min_interval_s = settings.min_interval_s;
+        config.onset.silence_gate_db = settings.silence_gate_db;
+        config.onset.lookahead_frames = settings
+            .lookahead_frames
+            .min(config.onset.max_lookahead_frames);
+        let max_lookahead = config.onset.max_lookahead_frames;
+        let (engine, events) = Engine::new(config)?;
+        let handle = engine.handle();
+        let lookahead = handle.onset_lookahead();
+        // The largest latency: at the largest look-ahead (set briefly, before any audio runs).
+        let _ = handle.set_onset_lookahead(max_lookahead);
+        let max_latency = latency_of(&engine);
+        let _ = handle.set_onset_lookahead(lookahead);
+        let latency = latency_of(&engine);
+        let mut delay = DelayLine::new(
+            channels,
+            max_latency - engine.latency_samples(Output::Audio),
+        );
+        delay.set_delay(latency - engine.latency_samples(Output::Audio));
+        let max_block = max_block.max(1);
+        Ok(Self {
+            engine,
+            events,
+            handle,
+            channels,
+            max_block,
+            sample_rate,
+            input: [vec![0.0; max_block], vec![0.0; max_block]],
+            delay,
+            position: 0,
+            latency,
+            lookahead,
+        })
+    }
+
+    /// The latency the plugin reports, in samples: the audio is delayed by exactly this much,
+    /// and it is at least the longest time the engine takes to emit an event.
+    pub fn latency_samples(&self) -> usize {
+        self.latency
+    }
+
+    /// Channels processed (1 or 2).
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Processes one host block in place (`audio` holds one slice per channel, any length).
+    /// Notes due in this block go to `send` in time order, through `notes`. With `bypass` the
+    /// audio still passes, delayed by the latency, and no notes are sent (sounding ones end at
+    /// the block's start).
+    pub fn process(
+        &mut self,
+        audio: &mut [&mut [f32]],
+        settings: &Settings,
+        bypass: bool,
+        notes: &mut NoteScheduler,
+        mut send: impl FnMut(NoteMessage),
+    ) -> BlockReport {
+        let mut report = BlockReport {
+            latency_changed: None,
+        };
+        self.apply(settings);
+        if settings.lookahead_frames.min(self.max_lookahead()) != self.lookahead {
+            self.lookahead = settings.lookahead_frames.min(self.max_lookahead());
+            let _ = self.handle.set_onset_lookahead(self.lookahead);
+            let latency = latency_of(&self.engine);
+            if latency != self.latency {
+                self.latency = latency;
+                self.delay
+                    .set_delay(latency - self.engine.latency_samples(Output::Audio));
+                // Notes scheduled for the old alignment would land in the wrong place.
+                notes.release_all(0, &mut send);
+                report.latency_changed = Some(latency as u32);
+            }
+        }
+        if bypass {
+            notes.release_all(0, &mut send);
+        }
+
+        let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
+        let block_start = self.position;
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(self.max_block);
+            self.process_chunk(audio, done, n);
+            done += n;
+            // Events leave the engine in stamp order; each is due `latency` after its stamp.
+            while let Some(event) = self.events.pop() {
+                if !bypass {
+                    self.schedule(event, settings, notes);
+                }
+            }
+        }
+        self.position += len as u64;
+        notes.emit(block_start, len, &mut send);
+        report
+    }
+
+    fn process_chunk(&mut self, audio: &mut [&mut [f32]], from: usize, n: usize) {
+        let range = from..from + n;
+        for (copy, host) in self.input.iter_mut().zip(audio.iter()) {
+            copy[..n].copy_from_slice(&host[range.clone()]);
+        }
+        let inputs: [&[f32]; 2] = [&self.input[0][..n], &self.input[1][..n]];
+        let mut outs = audio.iter_mut();
+        let first = outs.next().map(|c| &mut c[range.clone()]);
+        let second = outs.next().map(|c| &mut c[range.clone()]);
+        let result = match (self.channels, first, second) {
+            (1, Some(a), _) => {
+                let mut out = [a];
+                let r = self.engine.process(&inputs[..1], &mut out);
+                self.delay.process(&mut out);
+                r
+            }
+            (2, Some(a), Some(b)) => {
+                let mut out = [a, b];
+                let r = self.engine.process(&inputs, &mut out);
+                self.delay.process(&mut out);
+                r
+            }
+            _ => Ok(()),
+        };
+        // Chunks never exceed the engine's maximum and the layout is the one it was built for.
+        debug_assert!(result.is_ok());
+    }
+
+    fn schedule(&mut self, event: Event, settings: &Settings, notes: &mut NoteScheduler) {
+        let due = event.sample() + self.latency as u64;
+        #[allow(clippy::single_match)]
+        match event {
+            Event::Onset { strength, .. } => {
+                if let Some(key) = settings.trigger_key {
+                    let length =
+                        (settings.trigger_length_s as f64 * self.sample_rate).round() as u64;
+                    if notes.note_on(due, TRIGGER_CHANNEL, key, onset_velocity(strength)) {
+                        notes.note_off(due + length.max(1), TRIGGER_CHANNEL, key);
+                    }
+                }
+            }
+            // Pitch notes (issue 3) are scheduled here the same way when the engine emits them.
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    fn apply(&self, s: &Settings) {
+        let h = &self.handle;
+        if h.onset_method() != s.method {
+            h.set_onset_method(s.method);
+        }
+        // The parameter ranges are the engine's ranges, so these are never refused.
+        if h.onset_sensitivity() != s.sensitivity {
+            let _ = h.set_onset_sensitivity(s.sensitivity);
+        }
+        if h.onset_min_interval() != s.min_interval_s {
+            let _ = h.set_onset_min_interval(s.min_interval_s);
+        }
+        if h.onset_silence_gate() != s.silence_gate_db {
+            let _ = h.set_onset_silence_gate(s.silence_gate_db);
+        }
+    }
+
+    fn max_lookahead(&self) -> u32 {
+        self.engine.config().onset.max_lookahead_frames
+    }
+
+    /// Back to the state of a fresh processor: engine reset, delay cleared, stream position 0.
+    /// The caller ends sounding notes (see [`NoteScheduler::release_all`]).
+    pub fn reset(&mut self) {
+        self.engine.reset();
+        while self.events.pop().is_some() {}
+        self.delay.reset();
+        self.position = 0;
+    }
+
+    /// Events the engine dropped because its queue was full (never expected: it is drained
+    /// every block).
+    pub fn dropped_events(&self) -> u64 {
+        self.handle.dropped_events()
+    }
+}
+
+/// The reported latency for the engine's current parameters: the audio latency, or the longest
+/// event delay if that is longer.
+fn latency_of(engine: &Engine) -> usize {
+    engine
+        .latency_samples(Output::Audio)
+        .max(engine.max_event_delay_samples(Output::Onsets))
+}
+
+/// Note velocity for an onset of this strength (1 at the detection threshold): 0.5 at the
+/// threshold, rising towards 1 for onsets far above it.
+fn onset_velocity(strength: f32) -> f32 {
+    let s = strength.max(0.0);
+    (s / (s + 1.0)).clamp(1.0 / 127.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn velocity_grows_with_strength() {
+        assert_eq!(onset_velocity(1.0), 0.5);
+        assert!(onset_velocity(4.0) > onset_velocity(2.0));
+        assert!(onset_velocity(1e9) <= 1.0);
+        assert_eq!(onset_velocity(f32::NAN), 1.0 / 127.0);
+    }
+}

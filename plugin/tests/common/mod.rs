@@ -1,0 +1,221 @@
+//! Shared by the host tests: where the bundles are, the test piece, and the reference the hosts'
+//! results are checked against (the engine run directly, with the same settings).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use cochlea_engine::{Engine, EngineConfig, Event, Output};
+use cochlea_plugin::params::Settings;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("plugin/ has a parent")
+        .to_path_buf()
+}
+
+/// The built bundle `Cochlea.<ext>` (`clap` or `vst3`), from `COCHLEA_BUNDLE_DIR` or
+/// `target/bundled`. Fails, saying how to build it, when it is not there: a missing bundle is a
+/// failed test, never a skipped one.
+pub fn bundle(ext: &str) -> PathBuf {
+    let dir = std::env::var_os("COCHLEA_BUNDLE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target").join("bundled"));
+    let path = dir.join(format!("Cochlea.{ext}"));
+    assert!(
+        path.exists(),
+        "{} is missing. Build the plugin bundles first, from the repository root:\n  \
+         cargo xtask bundle cochlea-plugin --features assert_process_allocs\n\
+         (`./run test` does this before running the tests; \
+         `cargo xtask bundle cochlea-plugin --release` builds the bundles to install)",
+        path.display()
+    );
+    path
+}
+
+/// A rendered piece from the test data with its exact onset times.
+pub struct Piece {
+    /// Mono samples.
+    pub samples: Vec<f32>,
+    /// Its sample rate.
+    pub sample_rate: f64,
+    /// Ground-truth onset times, in seconds.
+    pub truth_s: Vec<f64>,
+}
+
+/// The first `seconds` of the guitar-and-drums piece of `tests/data/onsets`.
+pub fn piece(seconds: f64) -> Piece {
+    let dir = cochlea_tests::corpus::test_data().join("onsets");
+    let audio = cochlea::audio::read_audio(&dir.join("o007_guitar_drums.flac"))
+        .expect("test piece readable");
+    let sample_rate = audio.sample_rate as f64;
+    let len = ((seconds * sample_rate) as usize).min(audio.len());
+    let mut samples = audio.mono();
+    samples.truncate(len);
+    let truth_s = cochlea_tests::corpus::read_onsets(&dir.join("o007_guitar_drums.onsets.txt"))
+        .expect("truth readable")
+        .into_iter()
+        .filter(|&t| t < len as f64 / sample_rate)
+        .collect();
+    Piece {
+        samples,
+        sample_rate,
+        truth_s,
+    }
+}
+
+/// The piece as `channels` channels: mono as is; stereo with the right channel at -6 dB and
+/// polarity flipped at a low level, so the two channels differ.
+pub fn channels_of(mono: &[f32], channels: usize) -> Vec<Vec<f32>> {
+    match channels {
+        1 => vec![mono.to_vec()],
+        _ => vec![mono.to_vec(), mono.iter().map(|x| 0.5 * x).collect()],
+    }
+}
+
+/// What the engine, run directly, hears in `input` at `sample_rate` with `settings`.
+pub struct Reference {
+    /// Onset stamps (samples) and strengths.
+    pub onsets: Vec<(u64, f32)>,
+    /// The longest event delay: the plugin's latency must be at least this.
+    pub max_event_delay: usize,
+    /// The engine's audio latency.
+    pub audio_latency: usize,
+}
+
+pub fn reference(input: &[Vec<f32>], sample_rate: f64, settings: &Settings) -> Reference {
+    let block = 256;
+    let mut config = EngineConfig::new(sample_rate, input.len(), block);
+    config.onset.method = settings.method;
+    config.onset.sensitivity = settings.sensitivity;
+    config.onset.min_interval_s = settings.min_interval_s;
+    config.onset.silence_gate_db = settings.silence_gate_db;
+    config.onset.lookahead_frames = settings.lookahead_frames;
+    let (mut engine, mut events) = Engine::new(config).expect("valid config");
+    let mut out = vec![vec![0.0f32; block]; input.len()];
+    let mut onsets = Vec::new();
+    let len = input[0].len();
+    let mut pos = 0;
+    while pos < len {
+        let n = block.min(len - pos);
+        let ins: Vec<&[f32]> = input.iter().map(|c| &c[pos..pos + n]).collect();
+        let mut outs: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[..n]).collect();
+        engine.process(&ins, &mut outs).expect("engine runs");
+        for e in events.drain() {
+            if let Event::Onset { sample, strength } = e {
+                onsets.push((sample, strength));
+            }
+        }
+        pos += n;
+    }
+    Reference {
+        onsets,
+        max_event_delay: engine.max_event_delay_samples(Output::Onsets),
+        audio_latency: engine.latency_samples(Output::Audio),
+    }
+}
+
+/// A note message a host received, at its absolute output position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Note {
+    pub time: u64,
+    pub on: bool,
+    pub channel: u8,
+    pub key: u8,
+    pub velocity: f32,
+}
+
+/// Checks that `output` is `input` delayed by exactly `latency` samples (zeros before).
+pub fn assert_delayed(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, what: &str) {
+    assert_eq!(input.len(), output.len(), "{what}: channel count");
+    for (c, (x, y)) in input.iter().zip(output).enumerate() {
+        assert_eq!(x.len(), y.len(), "{what}: length of channel {c}");
+        for (n, &v) in y.iter().enumerate() {
+            let want = if n < latency { 0.0 } else { x[n - latency] };
+            assert!(
+                v == want,
+                "{what}: channel {c} sample {n} is {v}, the input delayed by {latency} is {want}"
+            );
+        }
+    }
+}
+
+/// What the onset notes should look like.
+#[derive(Clone, Copy)]
+pub struct Expected {
+    /// MIDI channel and key of every note.
+    pub channel: u8,
+    pub key: u8,
+    /// Note length in samples (a note also ends at the next note-on).
+    pub length: u64,
+    /// Samples processed: notes due later are not expected.
+    pub len: u64,
+}
+
+/// Checks the notes a host received against the reference onsets: one note-on per onset, at
+/// exactly `stamp + latency`, on the expected channel and key, each ended by a note-off `length`
+/// samples later (or by the next note-on of the same key).
+pub fn assert_notes(
+    notes: &[Note],
+    reference: &[(u64, f32)],
+    latency: usize,
+    expected: &Expected,
+    what: &str,
+) {
+    let Expected {
+        channel,
+        key,
+        length,
+        len,
+    } = *expected;
+    let ons: Vec<u64> = notes.iter().filter(|n| n.on).map(|n| n.time).collect();
+    let want: Vec<u64> = reference
+        .iter()
+        .map(|&(s, _)| s + latency as u64)
+        .filter(|&t| t < len)
+        .collect();
+    assert!(!want.is_empty(), "{what}: the reference found no onset");
+    assert_eq!(ons, want, "{what}: note-on times (stamp + latency)");
+    for n in notes {
+        assert_eq!((n.channel, n.key), (channel, key), "{what}: {n:?}");
+        if n.on {
+            assert!(n.velocity > 0.0 && n.velocity <= 1.0, "{what}: {n:?}");
+        }
+    }
+    // Every note-on but those too close to the end is followed by its note-off.
+    let mut sounding: Option<u64> = None;
+    for n in notes {
+        match (n.on, sounding) {
+            (true, Some(start)) => panic!(
+                "{what}: note-on at {} while the note from {start} sounds",
+                n.time
+            ),
+            (true, None) => sounding = Some(n.time),
+            (false, Some(start)) => {
+                let next_on = ons.iter().copied().find(|&t| t > start);
+                let due = (start + length).min(next_on.unwrap_or(u64::MAX));
+                assert_eq!(n.time, due, "{what}: note-off of the note from {start}");
+                sounding = None;
+            }
+            (false, None) => panic!("{what}: note-off at {} with no note sounding", n.time),
+        }
+    }
+    if let Some(start) = sounding {
+        assert!(
+            start + length >= len,
+            "{what}: note from {start} never ended"
+        );
+    }
+}
+
+/// mir_eval's onset F-measure (50 ms window) of note-on times, less the latency, against the
+/// piece's ground truth. `rate_ratio` maps the piece's sample rate to the rate it was played at.
+pub fn f_measure(notes: &[Note], latency: usize, sample_rate: f64, truth_s: &[f64]) -> f64 {
+    let est: Vec<f64> = notes
+        .iter()
+        .filter(|n| n.on)
+        .map(|n| (n.time - latency as u64) as f64 / sample_rate)
+        .collect();
+    cochlea_engine::eval::onset::score(truth_s, &est, 0.05).f_measure
+}

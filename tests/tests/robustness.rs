@@ -1,0 +1,191 @@
+//! Property-based robustness: random configurations, random block sizes, parameter changes from a
+//! second thread while audio runs, and hostile input (NaN, infinities, denormals, +-1e30, DC,
+//! silence runs, full-scale noise). Whatever happens: no panic, finite output, a constant audio
+//! latency, onsets in order with finite strengths.
+//!
+//! The suite runs a bounded number of cases (`PROPTEST_CASES`, default 200). For a long run:
+//! `PROPTEST_CASES=5000 cargo test --release -p cochlea-tests --test robustness`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use cochlea_engine::{Engine, EngineConfig, Event, OnsetMethod, Output};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Segment {
+    Silence(usize),
+    Dc(usize, f32),
+    Noise(usize, f32, u64),
+    Sine(usize, f32, f32),
+    Clicks(usize, usize),
+    Hostile(usize, f32),
+}
+
+fn render(segments: &[Segment], sr: f64) -> Vec<f32> {
+    let mut out = Vec::new();
+    for s in segments {
+        match *s {
+            Segment::Silence(n) => out.extend(std::iter::repeat_n(0.0, n)),
+            Segment::Dc(n, v) => out.extend(std::iter::repeat_n(v, n)),
+            Segment::Noise(n, amp, seed) => {
+                let mut x = seed | 1;
+                out.extend((0..n).map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    amp * ((x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0)
+                }))
+            }
+            Segment::Sine(n, f, amp) => out.extend((0..n).map(|i| {
+                amp * (2.0 * std::f64::consts::PI * f as f64 * i as f64 / sr).sin() as f32
+            })),
+            Segment::Clicks(n, every) => {
+                out.extend((0..n).map(|i| if i % every.max(1) == 0 { 0.9 } else { 0.0 }))
+            }
+            Segment::Hostile(n, v) => out.extend(std::iter::repeat_n(v, n)),
+        }
+    }
+    out
+}
+
+fn segment() -> impl Strategy<Value = Segment> {
+    let n = 1usize..20_000;
+    prop_oneof![
+        n.clone().prop_map(Segment::Silence),
+        (n.clone(), -2.0f32..2.0).prop_map(|(n, v)| Segment::Dc(n, v)),
+        (n.clone(), 0.0f32..1.5, any::<u64>()).prop_map(|(n, a, s)| Segment::Noise(n, a, s)),
+        (n.clone(), 20.0f32..5_000.0, 0.0f32..1.0).prop_map(|(n, f, a)| Segment::Sine(n, f, a)),
+        (n.clone(), 50usize..5_000).prop_map(|(n, e)| Segment::Clicks(n, e)),
+        (
+            n,
+            prop_oneof![
+                Just(f32::NAN),
+                Just(f32::INFINITY),
+                Just(f32::NEG_INFINITY),
+                Just(1e-41f32),
+                Just(1e30f32),
+                Just(-1e30f32),
+                Just(f32::MAX),
+            ]
+        )
+            .prop_map(|(n, v)| Segment::Hostile(n, v)),
+    ]
+}
+
+fn config() -> impl Strategy<Value = EngineConfig> {
+    (
+        prop_oneof![
+            Just(8_000.0),
+            Just(22_050.0),
+            Just(44_100.0),
+            Just(48_000.0),
+            Just(96_000.0),
+            8_000.0f64..192_000.0
+        ],
+        1usize..=2,
+        1usize..=4096,
+        0usize..5,
+        (0.0f32..=1.0, 0.0f32..=1.0, -120.0f32..=0.0, 0u32..=8),
+        (0.01f64..0.1, 0.002f64..0.01),
+    )
+        .prop_map(
+            |(sr, ch, max_block, m, (sens, ioi, gate, la), (window, hop))| {
+                let mut c = EngineConfig::new(sr, ch, max_block);
+                c.event_capacity = 64;
+                c.onset.method = OnsetMethod::ALL[m];
+                c.onset.sensitivity = sens;
+                c.onset.min_interval_s = ioi;
+                c.onset.silence_gate_db = gate;
+                c.onset.lookahead_frames = la;
+                c.onset.window_s = window;
+                c.onset.hop_s = hop;
+                c
+            },
+        )
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_engine_survives_anything(
+        config in config(),
+        segments in proptest::collection::vec(segment(), 1..8),
+        block_seed in any::<u64>(),
+    ) {
+        let sr = config.sample_rate;
+        let channels = config.channels;
+        let max_block = config.max_block_size;
+        let (mut engine, mut rx) = Engine::new(config).expect("generated configs are valid");
+        let audio_latency = engine.latency_samples(Output::Audio);
+        let signal = render(&segments, sr);
+        let right: Vec<f32> = signal.iter().map(|x| -x).collect();
+
+        // A second thread changes every run-time parameter while audio runs.
+        let handle = engine.handle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let changer = std::thread::spawn(move || {
+            let mut i = 0u32;
+            while !stop2.load(Ordering::Relaxed) {
+                handle.set_onset_method(OnsetMethod::ALL[(i % 5) as usize]);
+                let _ = handle.set_onset_sensitivity((i % 13) as f32 / 12.0);
+                let _ = handle.set_onset_min_interval((i % 7) as f32 / 20.0);
+                let _ = handle.set_onset_silence_gate(-((i % 120) as f32));
+                let _ = handle.set_onset_lookahead(i % 9);
+                i = i.wrapping_add(1);
+                std::thread::yield_now();
+            }
+        });
+
+        let mut out_l = vec![0.0f32; max_block];
+        let mut out_r = vec![0.0f32; max_block];
+        let mut x = block_seed | 1;
+        let mut start = 0;
+        let mut last_onset = None;
+        let mut failure = None;
+        while start < signal.len() && failure.is_none() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x as usize % max_block + 1).min(signal.len() - start);
+            let l = &signal[start..start + len];
+            let r = &right[start..start + len];
+            let result = if channels == 2 {
+                engine.process(&[l, r], &mut [&mut out_l[..len], &mut out_r[..len]])
+            } else {
+                engine.process(&[l], &mut [&mut out_l[..len]])
+            };
+            if let Err(e) = result {
+                failure = Some(format!("process refused a valid block: {e}"));
+            } else if out_l[..len].iter().chain(&out_r[..len]).any(|v| !v.is_finite()) {
+                failure = Some(format!("non-finite output at {start}"));
+            } else if engine.latency_samples(Output::Audio) != audio_latency {
+                failure = Some("audio latency changed".into());
+            }
+            for ev in rx.drain() {
+                if let Event::Onset { sample, strength } = ev {
+                    if !strength.is_finite() {
+                        failure = Some(format!("non-finite strength at {sample}"));
+                    }
+                    if last_onset.is_some_and(|l| sample <= l) {
+                        failure = Some(format!("onset at {sample} after one at {last_onset:?}"));
+                    }
+                    last_onset = Some(sample);
+                }
+            }
+            start += len;
+        }
+        stop.store(true, Ordering::Relaxed);
+        changer.join().unwrap();
+        prop_assert!(failure.is_none(), "{}", failure.unwrap());
+    }
+}
