@@ -93,7 +93,9 @@ impl CandidateExtractor {
 
     /// Writes the candidates of `cmndf` (`d'(τ)` for `τ` in `0..=max_lag`) into `out`, which is
     /// cleared first (its capacity must be at least [`max_candidates`](Self::max_candidates)).
-    /// Returns the total probability (the frame's voicing evidence, at most 1).
+    /// Returns the probability of the dips below the thresholds (the frame's periodicity, at
+    /// most 1); the share the deepest dip gets for thresholds below every dip is left out of
+    /// it (that share is "no dip anywhere", as in noise), though it still ranks the candidates.
     pub(crate) fn extract(&mut self, cmndf: &[f64], out: &mut Vec<Candidate>) -> f64 {
         out.clear();
         self.dips.clear();
@@ -123,6 +125,7 @@ impl CandidateExtractor {
         // Threshold i is (i + 1) / T; a dip is below it when its height is < (i + 1) / T, i.e.
         // when its height bin is <= i. `below` counts those dips.
         let mut below = 0usize;
+        let mut no_trough = 0.0;
         let mut global_min = 0;
         for (k, d) in self.dips.iter().enumerate() {
             if d.1 < self.dips[global_min].1 {
@@ -134,6 +137,7 @@ impl CandidateExtractor {
             let p = self.beta_probs[i];
             if below == 0 {
                 self.dip_probs[global_min] += NO_TROUGH_PROB * p;
+                no_trough += NO_TROUGH_PROB * p;
                 continue;
             }
             let threshold = (i + 1) as f64 / THRESHOLDS as f64;
@@ -161,7 +165,7 @@ impl CandidateExtractor {
                 total += prob;
             }
         }
-        total.min(1.0)
+        (total - no_trough).clamp(0.0, 1.0)
     }
 }
 
@@ -215,7 +219,8 @@ mod tests {
         let mut c = CandidateExtractor::new(2, 100, 1000.0);
         let mut out = Vec::with_capacity(c.max_candidates());
         let v = c.extract(&cmndf, &mut out);
-        assert!(v < 0.05, "{v}");
+        assert!(v < 0.01, "{v}");
+        assert_eq!(out.len(), 1, "the dip is still a candidate");
     }
 
     #[test]

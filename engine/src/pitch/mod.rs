@@ -62,6 +62,9 @@ pub const RELEASE_DB_PER_DECADE: f64 = 2.5;
 /// At most this many decades against voicing from the release term; a steady or rising level
 /// adds at most one decade for.
 pub const RELEASE_MAX_DECADES: f64 = 2.5;
+/// A frame whose 10 ms after the centre are this much louder (dB) than the 10 ms before it
+/// describes a moment before the sound began: three decades against voicing.
+pub const NOT_YET_DB: f64 = 20.0;
 /// Candidates kept per frame for the smoothing lag.
 const MAX_KEPT: usize = 16;
 
@@ -111,7 +114,11 @@ impl PitchTracker {
     pub(crate) fn new(c: &PitchConfig, sample_rate: f64) -> Self {
         let hop = c.hop_samples(sample_rate);
         let max_lag = c.max_period_samples(sample_rate);
-        let min_lag = ((sample_rate / c.fmax_hz).floor() as usize).max(2);
+        // One lag of margin below the shortest period, so a dip at fmax has a neighbour on
+        // each side for its interpolation.
+        let min_lag = ((sample_rate / c.fmax_hz).floor() as usize)
+            .saturating_sub(1)
+            .max(2);
         let yin = Yin::new(2 * max_lag, max_lag);
         let fmin = c.fmin_hz;
         let n = (12.0 * BINS_PER_SEMITONE as f64 * (c.fmax_hz / fmin).log2()).floor() as usize + 1;
@@ -188,11 +195,14 @@ impl PitchTracker {
         self.fmin * 2f64.powf(bin as f64 / (12.0 * BINS_PER_SEMITONE as f64))
     }
 
-    /// Odds of voicing for a frame whose candidates total `periodicity` and whose level falls by
-    /// `fall_db` across it (see the module documentation).
-    fn voicing_odds(&self, periodicity: f64, fall_db: f64) -> f64 {
+    /// Odds of voicing for a frame whose candidates total `periodicity`, whose level falls by
+    /// `fall_db` across it and rises by `rise_db` at its centre (see the module documentation).
+    fn voicing_odds(&self, periodicity: f64, fall_db: f64, rise_db: f64) -> f64 {
         let (onset, per_decade, max) = self.release;
-        let decades = ((fall_db - onset) / per_decade).clamp(-1.0, max);
+        let mut decades = ((fall_db - onset) / per_decade).clamp(-1.0, max);
+        if rise_db > crate::tune::get("PRE", NOT_YET_DB) {
+            decades += 3.0;
+        }
         self.voiced_odds * periodicity / (periodicity + V_HALF) / 10f64.powf(decades)
     }
 
@@ -220,6 +230,12 @@ impl PitchTracker {
         let first = self.yin.mean_square(0, self.edge);
         let last = self.yin.mean_square(len - self.edge, len);
         let fall_db = 10.0 * ((first + 1e-30) / (last + 1e-30)).log10();
+        // The sound may not have begun at the centre yet: the 10 ms before it far quieter than
+        // the 10 ms after.
+        let c = self.centre;
+        let before = self.yin.mean_square(c - self.edge, c);
+        let after = self.yin.mean_square(c, c + self.edge);
+        let rise_db = 10.0 * ((after + 1e-30) / (before + 1e-30)).log10();
         let mut periodicity = self
             .extractor
             .extract(self.yin.cmndf(), &mut self.candidates);
@@ -233,11 +249,13 @@ impl PitchTracker {
         let nb = self.hmm.bins();
         self.voiced_obs.fill(0.0);
         if periodicity > 0.0 {
-            let scale = nb as f64 * self.voicing_odds(periodicity, fall_db) / periodicity;
+            let scale = nb as f64 * self.voicing_odds(periodicity, fall_db, rise_db) / periodicity;
             for c in &self.candidates {
+                // Candidates up to half a semitone outside the range count at its edges.
                 let b = self.bin_of(c.freq_hz).round();
-                if b >= 0.0 && (b as usize) < nb {
-                    self.voiced_obs[b as usize] += c.prob * scale;
+                let margin = (BINS_PER_SEMITONE / 2) as f64;
+                if b >= -margin && b <= (nb - 1) as f64 + margin {
+                    self.voiced_obs[(b.max(0.0) as usize).min(nb - 1)] += c.prob * scale;
                 }
             }
         }
