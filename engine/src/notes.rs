@@ -10,8 +10,8 @@
 //! - An onset while a note sounds (more than [`RETRIGGER_GUARD_S`] after its start) followed by
 //!   a heard note starts a new note even on the same pitch: a retrigger. On the same pitch the
 //!   note must be heard entirely after the onset and be at least [`RETRIGGER_RISE_DB`] louder
-//!   than the frame at the onset (a new attack), so a spectral glitch inside a held note does
-//!   not split it.
+//!   than the quietest frame within [`DIP_WINDOW_S`] of the onset (a re-attack dips and
+//!   rises), so a spectral glitch inside a held note does not split it.
 //! - A new note starts at the onset that precedes it, if one was detected at most
 //!   [`ONSET_ATTACH_S`] before the note was first heard (attacks take time to settle on their
 //!   pitch); otherwise at the first frame in which it was heard.
@@ -39,9 +39,13 @@ pub const OFF_HOLD_S: f64 = 0.02;
 pub const ONSET_ATTACH_S: f64 = 0.08;
 /// Onsets less than this (seconds) after the start of the sounding note do not retrigger it.
 pub const RETRIGGER_GUARD_S: f64 = 0.06;
-/// A retrigger on the same pitch needs the note to rise this far (dB) above the level at the
-/// onset.
+/// A retrigger on the same pitch needs the note to rise this far (dB) above the quietest frame
+/// around the onset.
 pub const RETRIGGER_RISE_DB: f32 = 3.0;
+/// How far either side of an onset (seconds) the dip of a re-attack is looked for.
+pub const DIP_WINDOW_S: f64 = 0.03;
+/// Frame levels remembered for the dip before an onset.
+const LEVEL_HISTORY: usize = 32;
 /// Onsets waiting for the pitch frames that cover them.
 const MAX_PENDING_ONSETS: usize = 64;
 /// Longest minimum note length accepted, seconds (sizes the pitch window).
@@ -55,8 +59,11 @@ pub(crate) struct NoteTracker {
     onsets: [u64; MAX_PENDING_ONSETS],
     onset_head: usize,
     onset_len: usize,
-    /// The latest onset that may still start a note, and the level of the frame at it.
+    /// The latest onset that may still start a note, and the quietest frame level around it.
     pending_onset: Option<(u64, f32)>,
+    /// Levels and positions of the latest frames, a ring.
+    levels: [(u64, f32); LEVEL_HISTORY],
+    level_count: usize,
     /// Pitch (fractional MIDI note), position and level of the latest consecutive voiced
     /// frames, a ring of `window.len()`.
     window: Vec<(f32, u64, f32)>,
@@ -88,6 +95,8 @@ impl NoteTracker {
             onset_head: 0,
             onset_len: 0,
             pending_onset: None,
+            levels: [(0, 0.0); LEVEL_HISTORY],
+            level_count: 0,
             window: vec![(0.0, 0, 0.0); max_window],
             window_head: 0,
             window_len: 0,
@@ -156,6 +165,7 @@ impl NoteTracker {
         self.onset_head = 0;
         self.onset_len = 0;
         self.pending_onset = None;
+        self.level_count = 0;
         self.window_head = 0;
         self.window_len = 0;
         self.sounding = None;
@@ -175,6 +185,15 @@ impl NoteTracker {
         let p = params.snapshot();
         let hop = self.hop;
         self.last_end = f.sample + hop / 2;
+        self.levels[self.level_count % LEVEL_HISTORY] = (f.sample, f.level_db);
+        self.level_count += 1;
+        let dip = self.samples_of(DIP_WINDOW_S);
+        // The quietest frame around a pending onset.
+        if let Some((o, low)) = &mut self.pending_onset {
+            if f.sample <= *o + dip {
+                *low = low.min(f.level_db);
+            }
+        }
         // Onsets up to the end of this frame's hop are due.
         let guard = self.samples_of(RETRIGGER_GUARD_S);
         while self.onset_len > 0 {
@@ -185,7 +204,12 @@ impl NoteTracker {
             self.onset_head = (self.onset_head + 1) % MAX_PENDING_ONSETS;
             self.onset_len -= 1;
             if self.sounding.is_none_or(|(_, start)| s >= start + guard) {
-                self.pending_onset = Some((s, f.level_db));
+                let known = self.level_count.min(LEVEL_HISTORY);
+                let low = (0..known)
+                    .map(|k| self.levels[(self.level_count - 1 - k) % LEVEL_HISTORY])
+                    .filter(|&(at, _)| at + dip >= s)
+                    .fold(f.level_db, |m, (_, l)| m.min(l));
+                self.pending_onset = Some((s, low));
             }
         }
         if !f.voiced {
