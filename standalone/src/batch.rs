@@ -591,7 +591,11 @@ mod tests {
         );
         assert_eq!(
             p.items[1].destination.outputs,
-            vec![(OutputKind::Onsets, out.join("a/one/onsets.txt"))]
+            vec![
+                (OutputKind::Onsets, out.join("a/one/onsets.txt")),
+                (OutputKind::Pitch, out.join("a/one/pitch.csv")),
+                (OutputKind::Notes, out.join("a/one/notes.mid")),
+            ]
         );
         assert_eq!(p.ignored, 1);
         std::fs::remove_dir_all(&root).unwrap();
