@@ -1,4 +1,7 @@
-//! Cochlea's measurement tools: the `score` command (accuracy over the dev corpus, side by side
-//! with the peers installed on the machine).
+//! Cochlea's measurement tools: `score` (accuracy over the dev corpus, side by side with the
+//! peers), `compare` (speed next to accuracy), `blocktimes` (the worst-case block report), and
+//! the criterion benches.
+#![deny(missing_docs)]
 
+pub mod peers;
 pub mod pitch;

@@ -51,6 +51,7 @@ pub struct TrackerArgs {
 /// `score pitch` arguments.
 #[derive(clap::Args)]
 pub struct PitchArgs {
+    /// The tracker settings shared by `score pitch` and `score notes`.
     #[command(flatten)]
     pub tracker: TrackerArgs,
     /// Also run aubiopitch (yin and yinfft, aubio's defaults) on the same files.
@@ -67,6 +68,7 @@ pub struct PitchArgs {
 /// `score notes` arguments.
 #[derive(clap::Args)]
 pub struct NotesArgs {
+    /// The tracker settings shared by `score pitch` and `score notes`.
     #[command(flatten)]
     pub tracker: TrackerArgs,
     /// Minimum note length, seconds.

@@ -246,9 +246,11 @@ mod tests {
     fn raising_the_look_ahead_right_after_an_onset_is_safe() {
         let mut p = PeakPicker::new(5, 2, 4);
         let mut found = vec![];
-        for (i, v) in [0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0]
-            .into_iter()
-            .enumerate()
+        for (i, v) in [
+            0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0,
+        ]
+        .into_iter()
+        .enumerate()
         {
             // Look-ahead 0 until the first onset is reported, then 4: the candidate frame jumps
             // back before that onset, which must neither panic nor report it twice.

@@ -1,0 +1,88 @@
+//! Criterion benches: each stage of the engine, through the public API, over one second of real
+//! music (the first test-data file) in 512-sample blocks. Throughput is in samples, so criterion
+//! prints samples per second; divide by the sample rate for "x real time".
+//!
+//! ```text
+//! cargo bench -p cochlea-benches --bench engine
+//! ```
+//!
+//! Stages are isolated by configuration: `passthrough` is the framer alone (sanitising, mixing,
+//! history) with every analysis off; each onset method adds the STFT, that detection function
+//! and the peak picker.
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+use cochlea::audio::read_audio;
+use cochlea_engine::{Engine, EngineConfig, OnsetMethod};
+use cochlea_tests::corpus::test_data;
+
+const BLOCK: usize = 512;
+
+fn music(seconds: f64) -> (Vec<f32>, f64) {
+    let a = read_audio(&test_data().join("onsets/o000_piano.flac")).expect("test data");
+    let n = (seconds * a.sample_rate as f64) as usize;
+    (a.channels[0][..n].to_vec(), a.sample_rate as f64)
+}
+
+fn run(engine: &mut Engine, rx: &mut cochlea_engine::EventReceiver, x: &[f32], out: &mut [f32]) {
+    for block in x.chunks(BLOCK) {
+        engine
+            .process(&[block], &mut [&mut out[..block.len()]])
+            .unwrap();
+        while rx.pop().is_some() {}
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let (x, sr) = music(1.0);
+    let mut out = vec![0.0f32; BLOCK];
+    let mut group = c.benchmark_group("stage");
+    group.throughput(Throughput::Elements(x.len() as u64));
+
+    let mut config = EngineConfig::new(sr, 1, BLOCK);
+    config.onset.enabled = false;
+    let (mut engine, mut rx) = Engine::new(config).unwrap();
+    group.bench_function("passthrough", |b| {
+        b.iter(|| run(&mut engine, &mut rx, &x, &mut out))
+    });
+
+    for method in OnsetMethod::ALL {
+        let mut config = EngineConfig::new(sr, 1, BLOCK);
+        config.onset.method = method;
+        let (mut engine, mut rx) = Engine::new(config).unwrap();
+        group.bench_with_input(BenchmarkId::new("onset", method.name()), &method, |b, _| {
+            b.iter(|| run(&mut engine, &mut rx, &x, &mut out))
+        });
+    }
+    group.finish();
+}
+
+fn whole_engine(c: &mut Criterion) {
+    let (x, _) = music(1.0);
+    let right: Vec<f32> = x.iter().map(|v| 0.8 * v).collect();
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Elements(x.len() as u64));
+    for rate in [44_100.0, 48_000.0] {
+        // The same samples, declared at each rate: the cost per sample is what is compared.
+        let (mut engine, mut rx) = Engine::new(EngineConfig::new(rate, 2, BLOCK)).unwrap();
+        let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+        group.bench_with_input(
+            BenchmarkId::new("defaults stereo", rate as u32),
+            &rate,
+            |b, _| {
+                b.iter(|| {
+                    for (l, r) in x.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+                        let (ol, or) = out.split_at_mut(1);
+                        engine
+                            .process(&[l, r], &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]])
+                            .unwrap();
+                        while rx.pop().is_some() {}
+                    }
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stages, whole_engine);
+criterion_main!(benches);

@@ -1,0 +1,231 @@
+//! `compare`: speed side by side with the peers, next to accuracy, on the same dev-corpus files
+//! and the same machine in one run.
+//!
+//! ```text
+//! cargo run --release -p cochlea-benches --bin compare
+//! ```
+//!
+//! Speed is CPU time per second of audio, as "x real time" (audio seconds / CPU seconds), single
+//! threaded, measured the same way for everyone:
+//! - Cochlea: decoding and analysis in this process (thread CPU time);
+//! - aubio: the whole `aubioonset` process, decoding included (`getrusage` of the child);
+//! - librosa: the analysis call only, audio already loaded (`time.process_time()`), so Python's
+//!   start-up and decoding are not charged to it.
+//!
+//! Peers that are not installed are reported as such and skipped.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use cochlea::analyze::{analyze, FILE_BLOCK};
+use cochlea::audio::read_audio;
+use cochlea_engine::eval::onset::{score, OnsetTotals};
+use cochlea_engine::EngineConfig;
+use cochlea_tests::corpus;
+
+#[derive(Parser)]
+#[command(about = "CPU time per second of audio for Cochlea and its peers, next to accuracy")]
+struct Args {
+    /// The dev corpus (default: ../shared/dev-corpus or $COCHLEA_CORPUS).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+}
+
+/// This thread's CPU time in seconds.
+fn thread_cpu_time() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// CPU time (user + system) of all waited-for children so far, in seconds.
+fn children_cpu_time() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is valid and writable.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+/// One tool's run over the files: CPU seconds, audio seconds, accuracy.
+struct Row {
+    tool: String,
+    cpu_s: f64,
+    audio_s: f64,
+    accuracy: String,
+}
+
+impl Row {
+    fn speed(&self) -> f64 {
+        self.audio_s / self.cpu_s
+    }
+}
+
+fn print_table(title: &str, rows: &[Row]) {
+    println!("\n{title}");
+    println!(
+        "{:<40} {:>12} {:>14}   {}",
+        "tool", "x real time", "Cochlea is", "accuracy"
+    );
+    let cochlea = rows.first().map(Row::speed).unwrap_or(f64::NAN);
+    for r in rows {
+        let ratio = if r.tool.starts_with("Cochlea") {
+            "-".to_string()
+        } else {
+            format!("{:.1}x faster", cochlea / r.speed())
+        };
+        println!(
+            "{:<40} {:>12.0} {:>14}   {}",
+            r.tool,
+            r.speed(),
+            ratio,
+            r.accuracy
+        );
+    }
+}
+
+fn onset_accuracy(refs: &[Vec<f64>], ests: &[Vec<f64>]) -> String {
+    let mut t = OnsetTotals::default();
+    for (r, e) in refs.iter().zip(ests) {
+        t.add(&score(r, e, 0.05));
+    }
+    let s = t.scores();
+    format!(
+        "onset F {:.3} (P {:.3}, R {:.3})",
+        s.f_measure, s.precision, s.recall
+    )
+}
+
+/// Runs the librosa helper for `task` over `files`; returns (cpu, audio, per-file results).
+fn librosa_run(
+    python: &Path,
+    task: &str,
+    files: &[&Path],
+) -> Result<(f64, f64, Vec<serde_json::Value>), String> {
+    let out = Command::new(python)
+        .arg(cochlea_benches::peers::scripts().join("librosa_speed.py"))
+        .arg(task)
+        .args(files)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let mut cpu = 0.0;
+    let mut audio = 0.0;
+    let mut results = vec![];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        cpu += v["cpu_s"].as_f64().unwrap_or(0.0);
+        audio += v["audio_s"].as_f64().unwrap_or(0.0);
+        results.push(v["result"].clone());
+    }
+    Ok((cpu, audio, results))
+}
+
+fn onsets(dir: &Path) -> Vec<Row> {
+    let items = corpus::items(dir, ".onsets.txt");
+    let refs: Vec<Vec<f64>> = items
+        .iter()
+        .map(|i| corpus::read_onsets(&i.truth).expect("truth"))
+        .collect();
+    let mut rows = vec![];
+
+    // Cochlea, default settings.
+    let (mut cpu, mut audio_s, mut ests) = (0.0, 0.0, vec![]);
+    for item in &items {
+        let t = thread_cpu_time();
+        let audio = read_audio(&item.audio).expect("corpus audio");
+        let config = EngineConfig::new(audio.sample_rate as f64, 1, FILE_BLOCK);
+        ests.push(
+            analyze(&audio, config, FILE_BLOCK)
+                .expect("analysis")
+                .onset_times(),
+        );
+        cpu += thread_cpu_time() - t;
+        audio_s += audio.duration_s();
+    }
+    rows.push(Row {
+        tool: "Cochlea onsets (SuperFlux, causal)".into(),
+        cpu_s: cpu,
+        audio_s,
+        accuracy: onset_accuracy(&refs, &ests),
+    });
+
+    // aubioonset: its default (hfc, t 0.3) and its best setting on this corpus (specflux, t 0.5).
+    for (method, threshold) in [("hfc", "0.3"), ("specflux", "0.5")] {
+        let before = children_cpu_time();
+        let mut ests = vec![];
+        for item in &items {
+            match Command::new("aubioonset")
+                .arg("-i")
+                .arg(&item.audio)
+                .args(["-O", method, "-t", threshold])
+                .output()
+            {
+                Ok(out) if out.status.success() => ests.push(
+                    String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .filter_map(|l| l.trim().parse().ok())
+                        .collect(),
+                ),
+                _ => {
+                    println!("aubioonset: not installed or failed (Debian: apt-get install aubio-tools); skipped");
+                    ests.clear();
+                    break;
+                }
+            }
+        }
+        if !ests.is_empty() {
+            rows.push(Row {
+                tool: format!("aubioonset -O {method} -t {threshold}"),
+                cpu_s: children_cpu_time() - before,
+                audio_s,
+                accuracy: onset_accuracy(&refs, &ests),
+            });
+        }
+    }
+
+    // librosa onset_detect (offline: it sees the whole file).
+    if let Some(python) = cochlea_benches::peers::python() {
+        let files: Vec<&Path> = items.iter().map(|i| i.audio.as_path()).collect();
+        match librosa_run(&python, "onsets", &files) {
+            Ok((cpu, audio, results)) => {
+                let ests: Vec<Vec<f64>> = results
+                    .iter()
+                    .map(|r| {
+                        r.as_array()
+                            .map(|a| a.iter().filter_map(|v| v.as_f64()).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                rows.push(Row {
+                    tool: "librosa onset_detect (offline)".into(),
+                    cpu_s: cpu,
+                    audio_s: audio,
+                    accuracy: onset_accuracy(&refs, &ests),
+                });
+            }
+            Err(e) => println!("librosa: failed: {e}"),
+        }
+    }
+    rows
+}
+
+fn main() {
+    let args = Args::parse();
+    let corpus = args.corpus.or_else(corpus::dev_corpus).unwrap_or_else(|| {
+        eprintln!("error: no corpus found; pass --corpus DIR or set COCHLEA_CORPUS");
+        std::process::exit(2)
+    });
+    println!("speed: audio seconds per CPU second, one thread; accuracy: mir_eval definitions");
+    print_table(
+        &format!("onsets ({})", corpus.join("onsets").display()),
+        &onsets(&corpus.join("onsets")),
+    );
+}
