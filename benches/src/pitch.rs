@@ -399,7 +399,9 @@ fn notes_report(label: &str, results: &[(String, (NoteScores, Vec<f64>))], quiet
     lat.sort_by(f64::total_cmp);
     let latency = lat
         .get(lat.len() / 2)
-        .map_or("n/a (offline)".to_string(), |l| format!("{:.1} ms", l * 1e3));
+        .map_or("n/a (offline)".to_string(), |l| {
+            format!("{:.1} ms", l * 1e3)
+        });
     println!(
         "{label:<34} F {:.3} (mean of files {:.3})  P {:.3}  R {:.3}  ({} ref, {} est)  median NoteOn latency {latency}",
         s.f_measure,
@@ -496,7 +498,10 @@ pub fn run_notes(a: &NotesArgs) {
             let est: Vec<Note> = String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .filter_map(|l| {
-                    let v: Vec<f64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                    let v: Vec<f64> = l
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
                     (v.len() == 3 && v[0] > 0.0).then(|| Note {
                         onset_s: v[1],
                         offset_s: v[2],

@@ -76,8 +76,8 @@ impl Engine {
         // events unless enabled) whenever notes are on.
         let sr = config.sample_rate;
         let notes_onsets = config.notes.enabled && config.notes.use_onsets;
-        let onset = (config.onset.enabled || notes_onsets)
-            .then(|| OnsetDetector::new(&config.onset, sr));
+        let onset =
+            (config.onset.enabled || notes_onsets).then(|| OnsetDetector::new(&config.onset, sr));
         let pitch = (config.pitch.enabled || config.notes.enabled)
             .then(|| PitchTracker::new(&config.pitch, sr));
         let notes = pitch
@@ -130,8 +130,7 @@ impl Engine {
             Output::Pitch => self.pitch.as_ref().map_or(0, |p| p.latency_samples()),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
-                    p.latency_samples()
-                        + n.latency_samples(self.shared.notes.snapshot().min_note_s)
+                    p.latency_samples() + n.latency_samples(self.shared.notes.snapshot().min_note_s)
                 }
                 _ => 0,
             },
