@@ -240,6 +240,9 @@ pub struct PredominantPitch {
     voicing: Voicing,
     delay: usize,
     guess_hz: f32,
+    /// Development: features of the last frame.
+    #[doc(hidden)]
+    pub debug: [f32; 4],
 }
 
 impl PredominantPitch {
@@ -289,6 +292,7 @@ impl PredominantPitch {
             voicing,
             delay: window_len / 2 + lag * hop,
             guess_hz: 0.0,
+            debug: [0.0; 4],
         }
     }
 
@@ -313,6 +317,12 @@ impl PredominantPitch {
         let mean = values.iter().sum::<f32>() / values.len().max(1) as f32;
         let decided = self.tracker.push(if any { &self.candidates } else { &[] });
         let (voiced, rel) = self.voicing.decide(decided.map(|c| c.salience), mean);
+        self.debug = [
+            decided.map_or(0.0, |c| c.salience),
+            mean,
+            self.candidates.first().map_or(0.0, |c| c.salience),
+            self.frame.iter().map(|x| x * x).sum::<f32>() / self.frame.len() as f32,
+        ];
         self.guess_hz = decided.map_or(0.0, |c| self.fmin_hz * (c.cents / 1200.0).exp2());
         MelodyFrame {
             f0_hz: if voiced { self.guess_hz } else { 0.0 },

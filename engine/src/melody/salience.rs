@@ -182,8 +182,8 @@ impl Salience {
             if db < floor {
                 continue;
             }
-            // Amplitude relative to the strongest peak, compressed.
-            let amp = (0.05 * self.s.magnitude_power * (db - max_db) * std::f32::consts::LN_10).exp();
+            // Amplitude (re a full-scale sine), compressed.
+            let amp = (0.05 * self.s.magnitude_power * db * std::f32::consts::LN_10).exp();
             let centre0 = (f.log2() - log_fmin) * cents_per_octave;
             for (h, &w) in self.hweights.iter().enumerate() {
                 // Bin of the candidate f0 = f / (h + 1).
