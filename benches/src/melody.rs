@@ -41,6 +41,21 @@ pub struct MelodyArgs {
     /// Minimum peak-to-mean ratio of the salience function for voicing.
     #[arg(long)]
     pub min_peak_ratio: Option<f32>,
+    /// Weight ratio of successive harmonics.
+    #[arg(long)]
+    pub harmonic_weight: Option<f32>,
+    /// Exponent on peak amplitudes.
+    #[arg(long)]
+    pub magnitude_power: Option<f32>,
+    /// Harmonics summed.
+    #[arg(long)]
+    pub harmonics: Option<u32>,
+    /// Peak range, dB.
+    #[arg(long)]
+    pub peak_range: Option<f32>,
+    /// Disable the equal-loudness weighting.
+    #[arg(long)]
+    pub flat: bool,
     /// Also run the monophonic pitch tracker on the same mixes.
     #[arg(long)]
     pub mono: bool,
@@ -99,6 +114,21 @@ fn config(a: &MelodyArgs) -> MelodyConfig {
     }
     if let Some(v) = a.min_peak_ratio {
         c.min_peak_ratio = v;
+    }
+    if let Some(v) = a.harmonic_weight {
+        c.harmonic_weight = v;
+    }
+    if let Some(v) = a.magnitude_power {
+        c.magnitude_power = v;
+    }
+    if let Some(v) = a.harmonics {
+        c.harmonics = v;
+    }
+    if let Some(v) = a.peak_range {
+        c.peak_range_db = v;
+    }
+    if a.flat {
+        c.equal_loudness = false;
     }
     c
 }

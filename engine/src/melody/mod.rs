@@ -121,14 +121,14 @@ impl Default for MelodyConfig {
             lag_s: 0.010,
             harmonics: 20,
             harmonic_weight: 0.8,
-            magnitude_power: 1.0,
+            magnitude_power: 0.5,
             peak_range_db: 40.0,
             equal_loudness: true,
             jump_cost: 0.5,
             free_cents: 30.0,
             voicing_tau_s: 4.0,
             voicing_threshold: 0.5,
-            min_peak_ratio: 3.0,
+            min_peak_ratio: 2.0,
         }
     }
 }

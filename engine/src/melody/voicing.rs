@@ -5,7 +5,8 @@
 //! "contour salience below the piece's mean minus a fraction of its deviation is not melody".
 //! A second test rejects frames whose salience function has no clear peak (noise): the tracked
 //! salience must stand out from the function's mean by a minimum peak-to-mean ratio.
-//! Hysteresis keeps the decision from chattering.
+//! Hysteresis keeps the decision from chattering. A frame more than [`RESTART_DB`] from the
+//! running mean (garbage input, an abrupt gain change) restarts the statistics from it.
 
 /// Settings of the voicing decision, resolved to frames.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +33,8 @@ pub(crate) struct Voicing {
 
 /// A floor for the deviation, dB: below it the statistics say little.
 const MIN_DEV_DB: f32 = 1.0;
+/// A frame this far (dB) from the running mean restarts the statistics.
+const RESTART_DB: f32 = 40.0;
 
 impl Voicing {
     pub(crate) fn new(s: VoicingSettings) -> Self {
@@ -59,12 +62,20 @@ impl Voicing {
             return (false, 0.0);
         };
         let db = 20.0 * s.log10();
-        // Update first (with bias correction while the statistics are young).
-        self.weight += self.s.rate * (1.0 - self.weight);
-        let a = self.s.rate / self.weight;
         let d = db - self.mean;
-        self.mean += a * d;
-        self.var = (1.0 - a) * (self.var + a * d * d);
+        if self.weight == 0.0 || d.abs() > RESTART_DB {
+            // The first frame, or a jump no music makes between neighbouring moments (garbage
+            // input, a gain change of 40 dB): the statistics start afresh from here.
+            self.weight = self.s.rate;
+            self.mean = db;
+            self.var = 0.0;
+        } else {
+            // Exponential weighting, with bias correction while the statistics are young.
+            self.weight += self.s.rate * (1.0 - self.weight);
+            let a = self.s.rate / self.weight;
+            self.mean += a * d;
+            self.var = (1.0 - a) * (self.var + a * d * d);
+        }
         let dev = self.var.sqrt().max(MIN_DEV_DB);
         let z = (db - self.mean) / dev;
         let peaky = s >= self.s.min_peak_ratio * function_mean;
