@@ -139,8 +139,6 @@ pub struct MelodyTrack {
     pub times_s: Vec<f64>,
     /// Hz; `> 0` voiced, `< 0` unvoiced with a pitch guess, 0 no pitch at all.
     pub freqs_hz: Vec<f64>,
-    /// Development features.
-    pub debug: Vec<[f32; 5]>,
 }
 
 impl MelodyTrack {
@@ -158,7 +156,6 @@ pub fn track(signal: &[f32], sample_rate: u32, hop: usize, c: &MelodyConfig) -> 
     let mut t = MelodyTrack {
         times_s: Vec::with_capacity(signal.len() / hop + 1),
         freqs_hz: Vec::with_capacity(signal.len() / hop + 1),
-        debug: Vec::new(),
     };
     for (i, h) in signal.chunks_exact(hop).enumerate() {
         let f = p.push_hop(h);
@@ -168,7 +165,6 @@ pub fn track(signal: &[f32], sample_rate: u32, hop: usize, c: &MelodyConfig) -> 
         }
         t.times_s.push(at as f64 / sample_rate as f64);
         let guess = p.pitch_guess_hz() as f64;
-        t.debug.push([p.debug[0], p.debug[1], p.debug[2], p.debug[3], f.salience]);
         t.freqs_hz
             .push(if f.voiced { f.f0_hz as f64 } else { -guess });
     }
@@ -194,7 +190,11 @@ where
             .chunks(chunk)
             .map(|c| {
                 let f = &f;
-                s.spawn(move || c.iter().map(|it| (it.name.clone(), f(it))).collect::<Vec<_>>())
+                s.spawn(move || {
+                    c.iter()
+                        .map(|it| (it.name.clone(), f(it)))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         handles
@@ -292,8 +292,7 @@ pub fn run(a: &MelodyArgs) {
                 .times_s
                 .iter()
                 .zip(&t.freqs_hz)
-                .zip(&t.debug)
-                .map(|((t, f), d)| format!("{t:.6},{f:.3},{},{},{},{},{}\n", d[0], d[1], d[2], d[3], d[4]))
+                .map(|(t, f)| format!("{t:.6},{f:.3}\n"))
                 .collect();
             std::fs::create_dir_all(d)
                 .and_then(|()| std::fs::write(&path, text))

@@ -19,7 +19,15 @@ const HOP: usize = 256;
 
 /// A harmonic tone (`harmonics` partials, 1/h roll-off) at `f0` Hz, `amp` peak-ish, from
 /// `start` to `end` samples into `out`, with 10 ms fades.
-fn add_tone(out: &mut [f32], sr: u32, f0: f64, amp: f32, harmonics: usize, start: usize, end: usize) {
+fn add_tone(
+    out: &mut [f32],
+    sr: u32,
+    f0: f64,
+    amp: f32,
+    harmonics: usize,
+    start: usize,
+    end: usize,
+) {
     let fade = (0.01 * sr as f64) as usize;
     let norm: f64 = (1..=harmonics).map(|h| 1.0 / h as f64).sum();
     for (i, x) in out[start..end].iter_mut().enumerate() {
@@ -86,9 +94,7 @@ fn assert_tracks_melody(frames: &[(f64, MelodyFrame)], label: &str) {
             .collect();
         let bad: Vec<(f64, f32, bool)> = frames
             .iter()
-            .filter(|(t, f)| {
-                *t >= t0 && *t <= t1 && !(f.voiced && cents(f.f0_hz, f0).abs() < 50.0)
-            })
+            .filter(|(t, f)| *t >= t0 && *t <= t1 && !(f.voiced && cents(f.f0_hz, f0).abs() < 50.0))
             .map(|(t, f)| (*t, f.f0_hz, f.voiced))
             .take(8)
             .collect();
@@ -116,7 +122,13 @@ fn a_melody_over_a_chord_is_tracked_within_50_cents() {
 #[test]
 fn every_sample_rate_and_hop_in_range_works() {
     // 8 kHz holds the melody's lower partials only; the tracker must still find it.
-    for (sr, hop) in [(8_000, 64), (22_050, 128), (48_000, 512), (96_000, 480), (192_000, 1024)] {
+    for (sr, hop) in [
+        (8_000, 64),
+        (22_050, 128),
+        (48_000, 512),
+        (96_000, 480),
+        (192_000, 1024),
+    ] {
         let x = melody_over_chord(sr);
         let mut p = PredominantPitch::new(sr, hop, &MelodyConfig::default());
         let delay_s = p.delay_samples() as f64 / sr as f64;
@@ -141,7 +153,10 @@ fn the_stated_delay_puts_voicing_where_the_note_begins() {
             "hop {hop}: voicing starts at {} s",
             first.0
         );
-        assert!(frames.iter().filter(|(t, _)| *t < 0.97).all(|(_, f)| !f.voiced));
+        assert!(frames
+            .iter()
+            .filter(|(t, _)| *t < 0.97)
+            .all(|(_, f)| !f.voiced));
     }
 }
 
@@ -222,7 +237,14 @@ fn results_are_deterministic_and_reset_equals_fresh() {
 fn hostile_input_gives_finite_output_and_recovers() {
     let mut x = melody_over_chord(SR);
     // Garbage in the first half second (the chord alone), then the melody as usual.
-    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, 1e-40];
+    let bad = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        1e-40,
+    ];
     for (i, v) in x[..SR as usize / 2].iter_mut().enumerate() {
         if i % 3 == 0 {
             *v = bad[i % bad.len()];
@@ -231,7 +253,10 @@ fn hostile_input_gives_finite_output_and_recovers() {
     let mut p = PredominantPitch::new(SR, HOP, &MelodyConfig::default());
     let frames = run(&mut p, &x, SR);
     for (_, f) in &frames {
-        assert!(f.f0_hz.is_finite() && f.salience.is_finite() && f.f0_hz >= 0.0, "{f:?}");
+        assert!(
+            f.f0_hz.is_finite() && f.salience.is_finite() && f.f0_hz >= 0.0,
+            "{f:?}"
+        );
         assert!(p.pitch_guess_hz().is_finite());
     }
     // Huge values shift the running statistics; the melody must be found again within its
@@ -245,7 +270,12 @@ fn hostile_input_gives_finite_output_and_recovers() {
         .iter()
         .filter(|f| f.voiced && cents(f.f0_hz, MELODY_HZ[2]).abs() < 50.0)
         .count();
-    assert!(good as f64 >= 0.9 * late.len() as f64, "{good}/{}: {:?}", late.len(), &late[..5]);
+    assert!(
+        good as f64 >= 0.9 * late.len() as f64,
+        "{good}/{}: {:?}",
+        late.len(),
+        &late[..5]
+    );
 }
 
 /// Raw pitch accuracy (voiced-only and mir_eval's convention with unvoiced guesses), voicing
@@ -296,9 +326,16 @@ fn accuracy_floors_on_the_in_repo_mixes() {
     ];
     for (name, rpa, rpa_guess, vr, vfa) in floors {
         let s = score_mix(name);
-        println!("{name}: RPA {:.3} RPA(mir_eval) {:.3} VR {:.3} VFA {:.3}", s.0, s.1, s.2, s.3);
+        println!(
+            "{name}: RPA {:.3} RPA(mir_eval) {:.3} VR {:.3} VFA {:.3}",
+            s.0, s.1, s.2, s.3
+        );
         assert!(s.0 >= rpa, "{name}: RPA {} < {rpa}", s.0);
-        assert!(s.1 >= rpa_guess, "{name}: RPA (mir_eval) {} < {rpa_guess}", s.1);
+        assert!(
+            s.1 >= rpa_guess,
+            "{name}: RPA (mir_eval) {} < {rpa_guess}",
+            s.1
+        );
         assert!(s.2 >= vr, "{name}: VR {} < {vr}", s.2);
         assert!(s.3 <= vfa, "{name}: VFA {} > {vfa}", s.3);
     }

@@ -149,11 +149,23 @@ impl MelodyConfig {
         check_range("harmonics", self.harmonics as f64, 1.0, 40.0, "")?;
         check_range("harmonic_weight", self.harmonic_weight as f64, 0.5, 1.0, "")?;
         check_range("magnitude_power", self.magnitude_power as f64, 0.1, 2.0, "")?;
-        check_range("peak_range_db", self.peak_range_db as f64, 10.0, 100.0, "dB")?;
+        check_range(
+            "peak_range_db",
+            self.peak_range_db as f64,
+            10.0,
+            100.0,
+            "dB",
+        )?;
         check_range("jump_cost", self.jump_cost as f64, 0.0, 10.0, "")?;
         check_range("free_cents", self.free_cents as f64, 0.0, 100.0, "cents")?;
         check_range("voicing_tau_s", self.voicing_tau_s as f64, 0.5, 60.0, "s")?;
-        check_range("voicing_threshold", self.voicing_threshold as f64, -3.0, 3.0, "")?;
+        check_range(
+            "voicing_threshold",
+            self.voicing_threshold as f64,
+            -3.0,
+            3.0,
+            "",
+        )?;
         check_range("min_peak_ratio", self.min_peak_ratio as f64, 1.0, 100.0, "")?;
         Ok(())
     }
@@ -240,9 +252,6 @@ pub struct PredominantPitch {
     voicing: Voicing,
     delay: usize,
     guess_hz: f32,
-    /// Development: features of the last frame.
-    #[doc(hidden)]
-    pub debug: [f32; 4],
 }
 
 impl PredominantPitch {
@@ -278,7 +287,6 @@ impl PredominantPitch {
         let voicing = Voicing::new(VoicingSettings {
             rate: 1.0 - (-hop_s / c.voicing_tau_s).exp(),
             threshold: c.voicing_threshold,
-            hysteresis: 0.0,
             min_peak_ratio: c.min_peak_ratio,
         });
         Self {
@@ -292,7 +300,6 @@ impl PredominantPitch {
             voicing,
             delay: window_len / 2 + lag * hop,
             guess_hz: 0.0,
-            debug: [0.0; 4],
         }
     }
 
@@ -317,12 +324,6 @@ impl PredominantPitch {
         let mean = values.iter().sum::<f32>() / values.len().max(1) as f32;
         let decided = self.tracker.push(if any { &self.candidates } else { &[] });
         let (voiced, rel) = self.voicing.decide(decided.map(|c| c.salience), mean);
-        self.debug = [
-            decided.map_or(0.0, |c| c.salience),
-            mean,
-            self.candidates.first().map_or(0.0, |c| c.salience),
-            self.frame.iter().map(|x| x * x).sum::<f32>() / self.frame.len() as f32,
-        ];
         self.guess_hz = decided.map_or(0.0, |c| self.fmin_hz * (c.cents / 1200.0).exp2());
         MelodyFrame {
             f0_hz: if voiced { self.guess_hz } else { 0.0 },

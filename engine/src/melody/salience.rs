@@ -147,7 +147,12 @@ impl Salience {
             self.fft
                 .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
         let mut max_db = f32::NEG_INFINITY;
-        for ((d, c), &l) in self.db.iter_mut().zip(&self.spectrum).zip(&self.loudness_db) {
+        for ((d, c), &l) in self
+            .db
+            .iter_mut()
+            .zip(&self.spectrum)
+            .zip(&self.loudness_db)
+        {
             // Input is sanitised, so the power is finite; the floor keeps log10 finite.
             let p = c.re * c.re + c.im * c.im;
             *d = 10.0 * (p + 1e-20).log10() + l;
@@ -215,7 +220,11 @@ impl Salience {
                 continue;
             }
             let den = left - 2.0 * v + right;
-            let p = if den < 0.0 { 0.5 * (left - right) / den } else { 0.0 };
+            let p = if den < 0.0 {
+                0.5 * (left - right) / den
+            } else {
+                0.0
+            };
             let c = Candidate {
                 cents: (b as f32 + p) * BIN_CENTS,
                 salience: v - 0.25 * (left - right) * p,

@@ -84,7 +84,10 @@ impl Tracker {
         let cur = (self.head + 1) % slots;
         let n = frame.len().min(k);
         let np = self.counts[prev];
-        let smax = frame.first().map_or(0.0, |c| c.salience).max(f32::MIN_POSITIVE);
+        let smax = frame
+            .first()
+            .map_or(0.0, |c| c.salience)
+            .max(f32::MIN_POSITIVE);
         let mut best = f32::NEG_INFINITY;
         for (i, c) in frame.iter().take(n).enumerate() {
             let emit = self.s.evidence * (c.salience.max(f32::MIN_POSITIVE) / smax).ln();
@@ -128,9 +131,8 @@ impl Tracker {
 
     fn argmax(&self, slot: usize) -> Option<usize> {
         let k = self.s.max_candidates;
-        (0..self.counts[slot]).max_by(|&a, &b| {
-            self.scores[slot * k + a].total_cmp(&self.scores[slot * k + b])
-        })
+        (0..self.counts[slot])
+            .max_by(|&a, &b| self.scores[slot * k + a].total_cmp(&self.scores[slot * k + b]))
     }
 }
 

@@ -4,9 +4,9 @@
 //! weighted with a time constant of seconds) set the threshold, in the spirit of Melodia's
 //! "contour salience below the piece's mean minus a fraction of its deviation is not melody".
 //! A second test rejects frames whose salience function has no clear peak (noise): the tracked
-//! salience must stand out from the function's mean by a minimum peak-to-mean ratio.
-//! Hysteresis keeps the decision from chattering. A frame more than [`RESTART_DB`] from the
-//! running mean (garbage input, an abrupt gain change) restarts the statistics from it.
+//! salience must stand out from the function's mean by a minimum peak-to-mean ratio. A frame
+//! more than [`RESTART_DB`] from the running mean (garbage input, an abrupt gain change)
+//! restarts the statistics from it.
 
 /// Settings of the voicing decision, resolved to frames.
 #[derive(Debug, Clone, Copy)]
@@ -15,8 +15,6 @@ pub(crate) struct VoicingSettings {
     pub(crate) rate: f32,
     /// Voiced when the tracked salience is above `mean - threshold * deviation` (dB terms).
     pub(crate) threshold: f32,
-    /// Hysteresis, in deviations: once voiced, stays so down to `threshold + hysteresis`.
-    pub(crate) hysteresis: f32,
     /// Minimum ratio of the tracked salience to the salience function's mean.
     pub(crate) min_peak_ratio: f32,
 }
@@ -28,7 +26,6 @@ pub(crate) struct Voicing {
     var: f32,
     /// Weight accumulated so far (bias correction for the first frames).
     weight: f32,
-    voiced: bool,
 }
 
 /// A floor for the deviation, dB: below it the statistics say little.
@@ -43,7 +40,6 @@ impl Voicing {
             mean: 0.0,
             var: 0.0,
             weight: 0.0,
-            voiced: false,
         }
     }
 
@@ -51,14 +47,12 @@ impl Voicing {
         self.mean = 0.0;
         self.var = 0.0;
         self.weight = 0.0;
-        self.voiced = false;
     }
 
     /// Decides one frame from the tracked candidate's salience (`None` when silent) and the
     /// salience function's mean. Returns `(voiced, salience relative to the running mean)`.
     pub(crate) fn decide(&mut self, salience: Option<f32>, function_mean: f32) -> (bool, f32) {
         let Some(s) = salience.filter(|s| *s > 0.0) else {
-            self.voiced = false;
             return (false, 0.0);
         };
         let db = 20.0 * s.log10();
@@ -79,13 +73,8 @@ impl Voicing {
         let dev = self.var.sqrt().max(MIN_DEV_DB);
         let z = (db - self.mean) / dev;
         let peaky = s >= self.s.min_peak_ratio * function_mean;
-        let limit = if self.voiced {
-            -(self.s.threshold + self.s.hysteresis)
-        } else {
-            -self.s.threshold
-        };
-        self.voiced = peaky && z > limit;
-        (self.voiced, 10f32.powf(0.05 * (db - self.mean)))
+        let voiced = peaky && z > -self.s.threshold;
+        (voiced, 10f32.powf(0.05 * (db - self.mean)))
     }
 }
 
@@ -98,7 +87,6 @@ mod tests {
         let mut v = Voicing::new(VoicingSettings {
             rate: 0.01,
             threshold: 0.5,
-            hysteresis: 0.0,
             min_peak_ratio: 2.0,
         });
         let mut decisions = Vec::new();
