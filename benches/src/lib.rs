@@ -3,5 +3,6 @@
 //! the criterion benches.
 #![deny(missing_docs)]
 
+pub mod melody;
 pub mod peers;
 pub mod pitch;

@@ -28,6 +28,8 @@ enum Task {
     Pitch(cochlea_benches::pitch::PitchArgs),
     /// Notes: note F-measure (onset +-50 ms, pitch +-50 cents, offsets ignored).
     Notes(cochlea_benches::pitch::NotesArgs),
+    /// Melody in a mix (predominant pitch): RPA, RCA, voicing recall/false alarm, OA.
+    Melody(cochlea_benches::melody::MelodyArgs),
 }
 
 #[derive(clap::Args)]
@@ -244,6 +246,7 @@ fn main() {
     match args.task {
         Task::Pitch(a) => cochlea_benches::pitch::run_pitch(&a),
         Task::Notes(a) => cochlea_benches::pitch::run_notes(&a),
+        Task::Melody(a) => cochlea_benches::melody::run(&a),
         Task::Onsets(a) => {
             let dir = a
                 .corpus
