@@ -757,3 +757,85 @@ fn state_saves_and_restores_every_parameter() {
     // (With the pitch notes off, the onsets' delay sets the latency.)
     assert_eq!(run.latency, reference.max_event_delay);
 }
+
+/// Resident memory of this process, bytes.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// The sample rate and the block size change between activations, many times over, with a
+/// parameter automated every 16 samples: every activation reports the latency the engine states
+/// for its rate, delays the audio by exactly that, leaves no note hanging, and memory does not
+/// grow with the cycles.
+#[test]
+fn activation_cycles_with_rate_and_block_changes_and_audio_rate_automation() {
+    let _main_thread = main_thread();
+    let piece = common::piece(1.5);
+    let input = common::channels_of(&piece.samples, 2);
+    let mut plugin = Cochlea::load();
+    let formats = [
+        (44_100.0, 512usize),
+        (96_000.0, 64),
+        (48_000.0, 1),
+        (22_050.0, 2048),
+        (192_000.0, 333),
+        (8_000.0, 16),
+    ];
+    let sensitivity: Vec<f64> = ["20 %", "80 %"]
+        .iter()
+        .map(|t| plugin.value_of("Sensitivity", t))
+        .collect();
+    let mut rss_after_warmup = 0;
+    let mut sounding = std::collections::HashSet::new();
+    for cycle in 0..24 {
+        let (sample_rate, block) = formats[cycle % formats.len()];
+        let what = format!("cycle {cycle}: {sample_rate} Hz, blocks of {block}");
+        // Sensitivity toggled every 16 samples (every block when blocks are shorter).
+        let blocks_in = input[0].len().div_ceil(block);
+        let every = (16 / block).max(1);
+        let changes: Vec<(usize, &str, f64)> = (0..blocks_in)
+            .step_by(every)
+            .map(|b| (b, "Sensitivity", sensitivity[b / every % 2]))
+            .collect();
+        let run = plugin.run(sample_rate, &[block], &input, &changes);
+        let reference = common::reference(&input, sample_rate, &Settings::default());
+        assert_eq!(run.latency, reference.max_event_delay, "{what}: latency");
+        assert_delayed(&input, &run.output, run.latency, &what);
+        // Every note-on is closed, here or (still sounding at the end) at the very start of the
+        // next activation.
+        for n in &run.notes {
+            if !n.on && n.time == 0 {
+                sounding.remove(&(n.channel, n.key));
+            }
+        }
+        assert!(
+            sounding.is_empty(),
+            "{what}: left sounding before: {sounding:?}"
+        );
+        for n in &run.notes {
+            if n.on {
+                assert!(sounding.insert((n.channel, n.key)), "{what}: {n:?} twice");
+            } else if n.time > 0 {
+                assert!(
+                    sounding.remove(&(n.channel, n.key)),
+                    "{what}: {n:?} not sounding"
+                );
+            }
+        }
+        if cycle == formats.len() {
+            rss_after_warmup = rss_bytes();
+        }
+    }
+    let grown = rss_bytes().saturating_sub(rss_after_warmup);
+    assert!(
+        grown < 8_000_000,
+        "memory grew by {grown} bytes over {} activation cycles",
+        24 - formats.len()
+    );
+}
