@@ -5,3 +5,4 @@
 
 pub mod peers;
 pub mod pitch;
+pub mod stems;

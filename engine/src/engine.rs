@@ -8,16 +8,18 @@ use crate::event::{self, EventReceiver, EventSender, Stats};
 use crate::framer::History;
 use crate::notes::NoteTracker;
 use crate::onset::OnsetDetector;
-use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared};
+use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared, StemParams};
 use crate::pitch::PitchTracker;
 use crate::sanitize::sanitize;
+use crate::separation::{Separator, StemOutputs};
 
 /// An output whose latency can be asked for with [`Engine::latency_samples`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Output {
     /// The audio written by [`Engine::process`]: sample `n` of the output is input sample
-    /// `n - latency`.
+    /// `n - latency` (0 without separation; with it, the stems and their mix share one latency,
+    /// see [`crate::separation`]).
     Audio,
     /// Onset events: an onset at stream position `t` is emitted (pushed to the queue) while
     /// processing position `t + latency` at the earliest (a rise spanning several frames adds a
@@ -56,6 +58,7 @@ pub struct Engine {
     onset: Option<OnsetDetector>,
     pitch: Option<PitchTracker>,
     notes: Option<NoteTracker>,
+    separator: Option<Separator>,
     position: u64,
 }
 
@@ -70,6 +73,7 @@ impl Engine {
             onset: OnsetParams::new(&config.onset),
             pitch: PitchParams::new(&config.pitch),
             notes: NotesParams::new(&config.notes),
+            stems: StemParams::new(&config.separation),
             stats,
         });
         // Notes are built from onsets and pitch: those stages run (without sending their own
@@ -88,12 +92,23 @@ impl Engine {
             .as_ref()
             .map_or(1, |o| o.history_len())
             .max(pitch.as_ref().map_or(1, |p| p.history_len()));
+        let separator = if config.separation.enabled {
+            Some(Separator::new(
+                &config.separation,
+                sr,
+                config.channels,
+                config.max_block_size,
+            )?)
+        } else {
+            None
+        };
         let engine = Engine {
             mono: vec![0.0; config.max_block_size],
             history: History::new(history_len),
             onset,
             pitch,
             notes,
+            separator,
             events,
             shared,
             config,
@@ -123,7 +138,7 @@ impl Engine {
     /// Latency of `output` in samples, with the parameters in force now.
     pub fn latency_samples(&self, output: Output) -> usize {
         match output {
-            Output::Audio => 0,
+            Output::Audio => self.separator.as_ref().map_or(0, |s| s.latency_samples()),
             Output::Onsets => self.onset.as_ref().map_or(0, |o| {
                 o.latency_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
@@ -203,6 +218,52 @@ impl Engine {
         input: &[&[f32]],
         output: &mut [&mut [f32]],
     ) -> Result<(), ProcessError> {
+        self.run(input, output, None)
+    }
+
+    /// As [`process`](Engine::process), and also writes each stem of the separation to `stems`
+    /// (from [`make_stem_outputs`](Engine::make_stem_outputs)), delayed like the audio output.
+    /// Fails with [`ProcessError::Stems`] when separation is off.
+    ///
+    /// ```
+    /// use cochlea_engine::{Engine, EngineConfig, Output};
+    /// use cochlea_engine::separation::Stem;
+    /// let mut config = EngineConfig::new(48_000.0, 1, 480);
+    /// config.separation.enabled = true;
+    /// let (mut engine, _events) = Engine::new(config).unwrap();
+    /// let mut stems = engine.make_stem_outputs();
+    /// let tone: Vec<f32> = (0..48_000).map(|i| (i as f32 * 0.06).sin() * 0.3).collect();
+    /// let mut out = vec![0.0f32; 480];
+    /// let (mut harmonic, mut percussive) = (0.0f32, 0.0f32);
+    /// for block in tone.chunks(480) {
+    ///     engine.process_stems(&[block], &mut [&mut out], &mut stems).unwrap();
+    ///     harmonic += stems.channel(Stem::Harmonic, 0).iter().map(|x| x * x).sum::<f32>();
+    ///     percussive += stems.channel(Stem::Percussive, 0).iter().map(|x| x * x).sum::<f32>();
+    /// }
+    /// // A steady tone is harmonic.
+    /// assert!(harmonic > 100.0 * percussive);
+    /// ```
+    pub fn process_stems(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        stems: &mut StemOutputs,
+    ) -> Result<(), ProcessError> {
+        self.run(input, output, Some(stems))
+    }
+
+    /// Storage for [`process_stems`](Engine::process_stems), sized for this engine's channels
+    /// and maximum block size. Allocates: call it outside the audio thread.
+    pub fn make_stem_outputs(&self) -> StemOutputs {
+        StemOutputs::new(self.config.channels, self.config.max_block_size)
+    }
+
+    fn run(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        mut stems: Option<&mut StemOutputs>,
+    ) -> Result<(), ProcessError> {
         let channels = self.config.channels;
         let layout = ProcessError::Layout { expected: channels };
         if input.len() != channels || output.len() != channels {
@@ -218,6 +279,16 @@ impl Engine {
                 max: self.config.max_block_size,
             });
         }
+        if let Some(st) = stems.as_deref_mut() {
+            if self.separator.is_none()
+                || st.channels() != channels
+                || st.max_block_size() < len
+            {
+                return Err(ProcessError::Stems);
+            }
+            st.set_len(len);
+        }
+        let gains = self.shared.stems.snapshot();
         let scale = 1.0 / channels as f32;
         for i in 0..len {
             let mut sum = 0.0;
@@ -237,6 +308,9 @@ impl Engine {
             }
             if let Some(p) = &self.pitch {
                 step = step.min(p.until_next());
+            }
+            if let Some(s) = &self.separator {
+                step = step.min(s.until_next());
             }
             self.history.extend(&self.mono[pos..pos + step]);
             self.position += step as u64;
@@ -262,6 +336,10 @@ impl Engine {
                 if let (Some(frame), Some(n)) = (frame, &mut self.notes) {
                     n.frame(&frame, &self.shared.notes, &mut self.events);
                 }
+            }
+            if let Some(s) = &mut self.separator {
+                // The melody tracker is not wired in yet: the comb stays silent.
+                s.advance(output, pos, step, stems.as_deref_mut(), gains, &mut |_| 0.0);
             }
             pos += step;
         }
@@ -293,6 +371,9 @@ impl Engine {
         }
         if let Some(n) = &mut self.notes {
             n.reset();
+        }
+        if let Some(s) = &mut self.separator {
+            s.reset_with_gains(self.shared.stems.snapshot());
         }
         self.position = 0;
     }
