@@ -465,7 +465,7 @@ pub fn run(args: &StemsArgs) {
         for r in &rows {
             for (m, s) in &r.scores {
                 println!(
-                    "{:<26} {:<8} {:>8.2} {:>8.2}   {:>8.2} {:>8.2}   ({} / {})",
+                    "{:<26} {:<8} {:>8.3} {:>8.3}   {:>8.3} {:>8.3}   ({} / {})",
                     r.name,
                     m,
                     s[0].sdr,

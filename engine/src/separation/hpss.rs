@@ -45,6 +45,7 @@ pub(crate) struct Hpss {
     percussive_margin: f32,
     refine: f32,
     sustain_power: f32,
+    cap: f32,
     /// The last `lookahead + 1` magnitude frames, `(lookahead + 1) x bins`, ring.
     recent: Vec<f32>,
     newest: usize,
@@ -71,6 +72,7 @@ impl Hpss {
             percussive_margin: s.percussive_margin,
             refine: tune::get("SEP_REFINE", REFINE_GAIN) as f32,
             sustain_power: tune::get("SEP_SUSTAIN_POWER", SUSTAIN_POWER) as f32,
+            cap: tune::get("SEP_CAP", 0.0) as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
@@ -122,8 +124,13 @@ impl Hpss {
                 if max > 0.0 {
                     let ratio = magnitude[b] / max;
                     self.column.sort_unstable_by(|x, y| x.total_cmp(y));
+                    if self.cap > 0.0 {
+                        h = h.min(self.cap * self.column[mid]);
+                    }
                     let s = self.column[mid] * ratio.powf(self.sustain_power);
                     h = h.max(s);
+                } else if self.cap > 0.0 {
+                    h = 0.0;
                 }
             }
             let (mh, mp) = masks(
