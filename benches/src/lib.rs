@@ -3,6 +3,7 @@
 //! the criterion benches.
 #![deny(missing_docs)]
 
+pub mod melody;
 pub mod peers;
 pub mod pitch;
 pub mod stems;

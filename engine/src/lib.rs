@@ -8,6 +8,8 @@
 //!   with causal adaptive peak picking.
 //! - [`pitch`]: online monophonic pitch tracking (FFT-based YIN, pYIN candidates, an HMM over
 //!   pitch and voicing with fixed-lag smoothing).
+//! - [`melody`]: causal predominant-pitch (melody in a mix) tracking: harmonic-summation
+//!   salience, online Viterbi continuity, voicing against the piece's running salience.
 //! - [`notes`]: onsets and pitch turned into MIDI-style note on/off events.
 //! - [`separation`]: harmonic / percussive / residual and melody / accompaniment stems by
 //!   spectral masking, live, with a mix of them as the audio output.
@@ -42,6 +44,7 @@ pub mod eval;
 mod event;
 mod filterbank;
 mod framer;
+pub mod melody;
 pub mod notes;
 pub mod onset;
 mod params;
@@ -59,6 +62,7 @@ pub use config::{
 pub use engine::{Engine, Output};
 pub use error::{ConfigError, ParamError, ProcessError};
 pub use event::{Event, EventReceiver};
+pub use melody::{MelodyConfig, MelodyFrame, PredominantPitch};
 pub use onset::OnsetMethod;
 pub use params::{
     EngineHandle, MIN_INTERVAL_RANGE_S, MIN_NOTE_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB,

@@ -32,6 +32,8 @@ enum Task {
     /// Separation: SDR (BSS Eval v3) and SI-SDR per stem, Cochlea vs the ideal ratio mask and
     /// librosa's offline HPSS.
     Stems(cochlea_benches::stems::StemsArgs),
+    /// Melody in a mix (predominant pitch): RPA, RCA, voicing recall/false alarm, OA.
+    Melody(cochlea_benches::melody::MelodyArgs),
 }
 
 #[derive(clap::Args)]
@@ -249,6 +251,7 @@ fn main() {
         Task::Pitch(a) => cochlea_benches::pitch::run_pitch(&a),
         Task::Notes(a) => cochlea_benches::pitch::run_notes(&a),
         Task::Stems(a) => cochlea_benches::stems::run(&a),
+        Task::Melody(a) => cochlea_benches::melody::run(&a),
         Task::Onsets(a) => {
             let dir = a
                 .corpus

@@ -1,0 +1,321 @@
+//! Pitch salience of one frame: spectral peaks of a Hann-windowed, zero-padded FFT (frequency
+//! and amplitude refined by parabolic interpolation on the dB spectrum, weighted by an
+//! equal-loudness curve), summed over harmonics onto a log-frequency grid of 10-cent bins
+//! (Salamon & Gómez's salience function), then the grid's local maxima as pitch candidates.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::window;
+
+/// Width of one salience bin, cents.
+pub(crate) const BIN_CENTS: f32 = 10.0;
+/// A harmonic's contribution is spread over this many cents either side of its bin (one
+/// semitone), with a squared-cosine fall-off.
+const SPREAD_CENTS: f32 = 100.0;
+/// Resolution of the spread kernel table, entries per bin.
+const KERNEL_STEPS: usize = 16;
+/// Spectral peaks above this frequency are ignored (partials above it carry little pitch
+/// information and much noise), Hz.
+const MAX_PEAK_HZ: f32 = 8_000.0;
+/// Frames whose strongest weighted peak is below this (dB re a full-scale sine) are silent.
+const SILENCE_DB: f32 = -90.0;
+
+/// One pitch candidate: a local maximum of the salience function.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Candidate {
+    /// Pitch, cents above `fmin` (interpolated between bins).
+    pub(crate) cents: f32,
+    /// Salience at the maximum.
+    pub(crate) salience: f32,
+}
+
+/// Settings of the salience function, resolved to this sample rate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SalienceSettings {
+    pub(crate) sample_rate: f32,
+    pub(crate) window_len: usize,
+    pub(crate) zero_pad: usize,
+    pub(crate) fmin_hz: f32,
+    pub(crate) fmax_hz: f32,
+    pub(crate) harmonics: usize,
+    pub(crate) harmonic_weight: f32,
+    pub(crate) magnitude_power: f32,
+    pub(crate) peak_range_db: f32,
+    pub(crate) equal_loudness: bool,
+}
+
+/// The salience analyser; everything is allocated in [`Salience::new`].
+pub(crate) struct Salience {
+    s: SalienceSettings,
+    window: Vec<f32>,
+    fft_in: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+    scale: f32,
+    /// dB spectrum, weighted.
+    db: Vec<f32>,
+    /// Equal-loudness weight per FFT bin, dB.
+    loudness_db: Vec<f32>,
+    /// Peak frequencies (Hz) and linear amplitudes (compressed).
+    peak_hz: Vec<f32>,
+    peak_amp: Vec<f32>,
+    /// `harmonic_weight^(h-1)`.
+    hweights: Vec<f32>,
+    /// Squared-cosine spread, indexed by distance in bins times `KERNEL_STEPS`.
+    kernel: Vec<f32>,
+    /// The salience function, one value per 10-cent bin from `fmin`.
+    sal: Vec<f32>,
+    bin_hz: f32,
+    max_fft_bin: usize,
+}
+
+impl Salience {
+    pub(crate) fn new(s: SalienceSettings) -> Self {
+        let fft_len = (s.window_len * s.zero_pad).next_power_of_two();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let window = window::hann(s.window_len);
+        let sum: f32 = window.iter().sum();
+        let bins = fft_len / 2 + 1;
+        let bin_hz = s.sample_rate / fft_len as f32;
+        let max_fft_bin = ((MAX_PEAK_HZ.min(0.45 * s.sample_rate) / bin_hz) as usize).min(bins - 2);
+        let loudness_db = (0..bins)
+            .map(|k| {
+                if s.equal_loudness {
+                    equal_loudness_db(k as f32 * bin_hz)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let n_bins = salience_bins(s.fmin_hz, s.fmax_hz);
+        let half = (SPREAD_CENTS / BIN_CENTS) as usize;
+        let kernel = (0..=half * KERNEL_STEPS + 1)
+            .map(|i| {
+                let d = i as f32 / KERNEL_STEPS as f32 / half as f32; // semitones, 0..1
+                if d >= 1.0 {
+                    0.0
+                } else {
+                    let c = (d * std::f32::consts::FRAC_PI_2).cos();
+                    c * c
+                }
+            })
+            .collect();
+        Self {
+            window,
+            fft_in: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            fft,
+            scale: 2.0 / sum,
+            db: vec![0.0; bins],
+            loudness_db,
+            peak_hz: Vec::with_capacity(bins / 2 + 1),
+            peak_amp: Vec::with_capacity(bins / 2 + 1),
+            hweights: (0..s.harmonics)
+                .map(|h| s.harmonic_weight.powi(h as i32))
+                .collect(),
+            kernel,
+            sal: vec![0.0; n_bins],
+            bin_hz,
+            max_fft_bin,
+            s,
+        }
+    }
+
+    /// The salience function of the last frame.
+    pub(crate) fn values(&self) -> &[f32] {
+        &self.sal
+    }
+
+    /// Analyses `frame` (`window_len` samples, oldest first) and writes the salience
+    /// function's strongest local maxima, strongest first, into `out` (up to its capacity).
+    /// Returns `false` for a silent frame (no candidates).
+    pub(crate) fn analyze(&mut self, frame: &[f32], out: &mut Vec<Candidate>) -> bool {
+        out.clear();
+        self.sal.fill(0.0);
+        let n = self.window.len();
+        for ((dst, &x), &w) in self.fft_in.iter_mut().zip(frame).zip(&self.window) {
+            *dst = x * w * self.scale;
+        }
+        self.fft_in[n..].fill(0.0);
+        // Lengths come from the plan itself, so this cannot fail.
+        let _ =
+            self.fft
+                .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
+        let mut max_db = f32::NEG_INFINITY;
+        for ((d, c), &l) in self
+            .db
+            .iter_mut()
+            .zip(&self.spectrum)
+            .zip(&self.loudness_db)
+        {
+            // Input is sanitised, so the power is finite; the floor keeps log10 finite.
+            let p = c.re * c.re + c.im * c.im;
+            *d = 10.0 * (p + 1e-20).log10() + l;
+        }
+        // Spectral peaks, interpolated.
+        self.peak_hz.clear();
+        self.peak_amp.clear();
+        let lo = ((0.5 * self.s.fmin_hz / self.bin_hz) as usize).max(1);
+        for k in lo..=self.max_fft_bin {
+            let (a, b, c) = (self.db[k - 1], self.db[k], self.db[k + 1]);
+            if b > a && b >= c {
+                let den = a - 2.0 * b + c;
+                let p = if den < 0.0 { 0.5 * (a - c) / den } else { 0.0 };
+                let peak_db = b - 0.25 * (a - c) * p;
+                if self.peak_hz.len() < self.peak_hz.capacity() {
+                    self.peak_hz.push((k as f32 + p) * self.bin_hz);
+                    self.peak_amp.push(peak_db);
+                    max_db = max_db.max(peak_db);
+                }
+            }
+        }
+        if !(max_db > SILENCE_DB) {
+            return false;
+        }
+        // Harmonic summation of the peaks within range of the strongest.
+        let floor = max_db - self.s.peak_range_db;
+        let n_bins = self.sal.len() as f32;
+        let half = SPREAD_CENTS / BIN_CENTS;
+        let cents_per_octave = 1200.0 / BIN_CENTS;
+        let log_fmin = self.s.fmin_hz.log2();
+        for (&f, &db) in self.peak_hz.iter().zip(&self.peak_amp) {
+            if db < floor {
+                continue;
+            }
+            // Amplitude (re a full-scale sine), compressed.
+            let amp = (0.05 * self.s.magnitude_power * db * std::f32::consts::LN_10).exp();
+            let centre0 = (f.log2() - log_fmin) * cents_per_octave;
+            for (h, &w) in self.hweights.iter().enumerate() {
+                // Bin of the candidate f0 = f / (h + 1).
+                let centre = centre0 - ((h + 1) as f32).log2() * cents_per_octave;
+                if centre < -half {
+                    break;
+                }
+                if centre > n_bins - 1.0 + half {
+                    continue;
+                }
+                let first = (centre - half).ceil().max(0.0) as usize;
+                let last = ((centre + half).floor() as usize).min(self.sal.len() - 1);
+                let g = w * amp;
+                for b in first..=last {
+                    let d = (b as f32 - centre).abs();
+                    let i = (d * KERNEL_STEPS as f32 + 0.5) as usize;
+                    self.sal[b] += g * self.kernel[i.min(self.kernel.len() - 1)];
+                }
+            }
+        }
+        // Local maxima, the strongest kept.
+        let cap = out.capacity();
+        let sal = &self.sal;
+        for b in 0..sal.len() {
+            let v = sal[b];
+            let left = if b > 0 { sal[b - 1] } else { 0.0 };
+            let right = if b + 1 < sal.len() { sal[b + 1] } else { 0.0 };
+            if !(v > left && v >= right) {
+                continue;
+            }
+            let den = left - 2.0 * v + right;
+            let p = if den < 0.0 {
+                0.5 * (left - right) / den
+            } else {
+                0.0
+            };
+            let c = Candidate {
+                cents: (b as f32 + p) * BIN_CENTS,
+                salience: v - 0.25 * (left - right) * p,
+            };
+            if out.len() < cap {
+                out.push(c);
+            } else if let Some((i, weakest)) = out
+                .iter()
+                .enumerate()
+                .min_by(|x, y| x.1.salience.total_cmp(&y.1.salience))
+            {
+                if weakest.salience < c.salience {
+                    out[i] = c;
+                }
+            }
+        }
+        out.sort_unstable_by(|a, b| b.salience.total_cmp(&a.salience));
+        !out.is_empty()
+    }
+}
+
+/// Number of 10-cent bins from `fmin` to `fmax` inclusive.
+pub(crate) fn salience_bins(fmin_hz: f32, fmax_hz: f32) -> usize {
+    ((fmax_hz / fmin_hz).log2() * 1200.0 / BIN_CENTS).ceil() as usize + 1
+}
+
+/// An equal-loudness weight (dB) at `f` Hz: the A-weighting curve, which follows the ear's
+/// lower sensitivity to low (and very high) frequencies and so favours the mid range where
+/// melodies sit over bass and rumble.
+fn equal_loudness_db(f: f32) -> f32 {
+    let f = f.max(1.0) as f64;
+    let f2 = f * f;
+    let num = 12194.0f64.powi(2) * f2 * f2;
+    let den = (f2 + 20.6f64.powi(2))
+        * ((f2 + 107.7f64.powi(2)) * (f2 + 737.9f64.powi(2))).sqrt()
+        * (f2 + 12194.0f64.powi(2));
+    (20.0 * (num / den).log10() + 2.0) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(sr: f32) -> SalienceSettings {
+        SalienceSettings {
+            sample_rate: sr,
+            window_len: 2048,
+            zero_pad: 4,
+            fmin_hz: 80.0,
+            fmax_hz: 1600.0,
+            harmonics: 20,
+            harmonic_weight: 0.8,
+            magnitude_power: 1.0,
+            peak_range_db: 40.0,
+            equal_loudness: true,
+        }
+    }
+
+    #[test]
+    fn a_harmonic_tone_peaks_at_its_fundamental() {
+        let sr = 44_100.0;
+        let mut s = Salience::new(settings(sr));
+        let f0 = 330.0f32;
+        let frame: Vec<f32> = (0..2048)
+            .map(|i| {
+                (1..=8)
+                    .map(|h| {
+                        (2.0 * std::f32::consts::PI * f0 * h as f32 * i as f32 / sr).sin()
+                            / h as f32
+                    })
+                    .sum::<f32>()
+                    * 0.3
+            })
+            .collect();
+        let mut out = Vec::with_capacity(8);
+        assert!(s.analyze(&frame, &mut out));
+        let hz = 80.0 * 2f32.powf(out[0].cents / 1200.0);
+        assert!((1200.0 * (hz / f0).log2()).abs() < 10.0, "{hz}");
+    }
+
+    #[test]
+    fn silence_has_no_candidates() {
+        let mut s = Salience::new(settings(48_000.0));
+        let mut out = Vec::with_capacity(8);
+        assert!(!s.analyze(&[0.0; 2048], &mut out));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_weighting_is_zero_near_1khz() {
+        assert!(equal_loudness_db(1000.0).abs() < 0.5);
+        assert!(equal_loudness_db(100.0) < -15.0);
+    }
+}
