@@ -5,8 +5,8 @@
 //! `target/score-cache/`).
 //!
 //! Harmonic / percussive on the `hpNNN_*` items; melody / accompaniment on the `maNNN_*` items,
-//! with the melody comb driven by the reference f0 (`--f0 truth`, the comb's own quality) or by
-//! nothing else yet.
+//! with the melody comb driven by Cochlea's own online melody tracker through the engine
+//! (`--f0 tracker`, the default) or by the reference f0 (`--f0 truth`: the comb's own quality).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +14,7 @@ use std::process::Command;
 use cochlea::audio::{read_audio, write_wav};
 use cochlea_engine::eval::separation::{sdr, si_sdr};
 use cochlea_engine::separation::{window_pair, Separator, Stem, StemOutputs};
-use cochlea_engine::SeparationConfig;
+use cochlea_engine::{Engine, EngineConfig, Output, SeparationConfig};
 use cochlea_tests::corpus;
 use realfft::num_complex::Complex32;
 use realfft::RealFftPlanner;
@@ -58,6 +58,10 @@ pub struct StemsArgs {
     /// Highest melody partial, Hz.
     #[arg(long)]
     pub comb_max_hz: Option<f64>,
+    /// Where the melody comb's f0 comes from: `tracker` (the engine's online melody tracker)
+    /// or `truth` (the reference f0 track).
+    #[arg(long, default_value = "tracker")]
+    pub f0: String,
     /// Only the items whose name starts with this (`hp`, `ma`, `hp003`...).
     #[arg(long, default_value = "")]
     pub only: String,
@@ -232,6 +236,45 @@ pub fn separate(
     Ok(out)
 }
 
+/// Runs the engine (separation on, its own melody tracker driving the comb) over `mix` (mono)
+/// and returns the five stems, latency removed, each as long as the mix.
+pub fn separate_engine(
+    config: &SeparationConfig,
+    mix: &[f32],
+    sample_rate: u32,
+    block: usize,
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut c = EngineConfig::new(sample_rate as f64, 1, block);
+    c.onset.enabled = false;
+    c.separation = config.clone();
+    c.separation.enabled = true;
+    let (mut engine, _events) = Engine::new(c).map_err(|e| e.to_string())?;
+    let latency = engine.latency_samples(Output::Audio);
+    let mut stems = engine.make_stem_outputs();
+    let total = mix.len() + latency;
+    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(total); 5];
+    let mut buf = vec![0.0f32; block];
+    let mut o = vec![0.0f32; block];
+    let mut pos = 0;
+    while pos < total {
+        let n = block.min(total - pos);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = mix.get(pos + i).copied().unwrap_or(0.0);
+        }
+        engine
+            .process_stems(&[&buf[..n]], &mut [&mut o[..n]], &mut stems)
+            .map_err(|e| e.to_string())?;
+        for s in Stem::ALL {
+            out[s as usize].extend_from_slice(stems.channel(s, 0));
+        }
+        pos += n;
+    }
+    for v in &mut out {
+        v.drain(..latency);
+    }
+    Ok(out)
+}
+
 /// The ideal ratio (Wiener) masks `|A|^2 / (|A|^2 + |B|^2)` at the separator's STFT, applied to
 /// the mix: the best a mask at that resolution can do. Returns the two estimates.
 pub fn ideal_ratio_mask(
@@ -361,9 +404,13 @@ fn item_row(it: &Item, args: &StemsArgs, py: Option<&Path>) -> Result<Row, Strin
     let r0 = read_audio(&it.refs[0].1).map_err(|e| e.to_string())?.mono();
     let r1 = read_audio(&it.refs[1].1).map_err(|e| e.to_string())?.mono();
     let track = it.f0.as_deref().map(F0Track::read).transpose()?;
-    let stems = separate(&c, &x, sr, args.block, &mut |t| {
-        track.as_ref().map_or(0.0, |tr| tr.at(t))
-    })?;
+    let stems = match args.f0.as_str() {
+        "truth" => separate(&c, &x, sr, args.block, &mut |t| {
+            track.as_ref().map_or(0.0, |tr| tr.at(t))
+        })?,
+        "tracker" => separate_engine(&c, &x, sr, args.block)?,
+        other => return Err(format!("--f0 {other}: expected tracker or truth")),
+    };
     if let Some(dir) = &args.write {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         for s in Stem::ALL {

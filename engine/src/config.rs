@@ -3,6 +3,7 @@
 //! so that results agree across sample rates.
 
 use crate::error::{check_range, ConfigError};
+use crate::melody::MelodyConfig;
 use crate::onset::OnsetMethod;
 
 /// Lowest supported sample rate, in Hz.
@@ -40,6 +41,8 @@ pub struct EngineConfig {
     pub notes: NotesConfig,
     /// Source separation (stems and their mix as the audio output).
     pub separation: SeparationConfig,
+    /// Melody (predominant pitch in a mix): events, and the f0 of the separation's melody comb.
+    pub melody: MelodyTrackConfig,
 }
 
 impl EngineConfig {
@@ -54,6 +57,7 @@ impl EngineConfig {
             pitch: PitchConfig::default(),
             notes: NotesConfig::default(),
             separation: SeparationConfig::default(),
+            melody: MelodyTrackConfig::default(),
         }
     }
 
@@ -74,7 +78,8 @@ impl EngineConfig {
         self.onset.validate(self.sample_rate)?;
         self.pitch.validate(self.sample_rate)?;
         self.notes.validate()?;
-        self.separation.validate()
+        self.separation.validate()?;
+        self.melody.tracker.validate_for(self.sample_rate as u32)
     }
 }
 
@@ -511,4 +516,24 @@ impl SeparationConfig {
     pub fn latency_samples(&self, sample_rate: f64) -> usize {
         (self.lookahead_frames as usize + 2) * self.hop_samples(sample_rate)
     }
+}
+
+/// Melody tracking in a mix (see [`crate::melody`]): the predominant pitch, one frame per
+/// separation hop ([`SeparationConfig::hop_samples`]). It runs when `enabled` (sending
+/// [`Event::Melody`](crate::Event::Melody)) or when separation is on (driving the melody comb).
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let mut config = EngineConfig::new(44_100.0, 1, 256);
+/// config.melody.enabled = true;
+/// let (engine, _events) = Engine::new(config).unwrap();
+/// // Half the 40 ms window plus one hop of decoder lag.
+/// assert_eq!(engine.latency_samples(Output::Melody), 882 + 256);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MelodyTrackConfig {
+    /// Send [`Event::Melody`](crate::Event::Melody) events, one per hop.
+    pub enabled: bool,
+    /// The tracker's settings.
+    pub tracker: MelodyConfig,
 }

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use crate::config::EngineConfig;
 use crate::error::{ConfigError, ProcessError};
-use crate::event::{self, EventReceiver, EventSender, Stats};
+use crate::event::{self, Event, EventReceiver, EventSender, Stats};
 use crate::framer::History;
 use crate::notes::NoteTracker;
 use crate::onset::OnsetDetector;
 use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared, StemParams};
 use crate::pitch::PitchTracker;
 use crate::sanitize::sanitize;
+use crate::separation::f0::MelodyStage;
 use crate::separation::{Separator, StemOutputs};
 
 /// An output whose latency can be asked for with [`Engine::latency_samples`].
@@ -28,6 +29,9 @@ pub enum Output {
     /// Pitch events: the frame centred at `t` is emitted while processing position
     /// `t + latency` (exactly). See [`crate::pitch`].
     Pitch,
+    /// Melody events: the frame describing `t` is emitted while processing `t + latency`
+    /// (exactly). See [`crate::melody`].
+    Melody,
     /// Note events: a `NoteOn` at `t` is emitted while processing `t + latency` or later (later
     /// when the note's start is stamped at an onset before its first voiced frame). See
     /// [`crate::notes`].
@@ -59,6 +63,7 @@ pub struct Engine {
     pitch: Option<PitchTracker>,
     notes: Option<NoteTracker>,
     separator: Option<Separator>,
+    melody: Option<MelodyStage>,
     position: u64,
 }
 
@@ -88,20 +93,31 @@ impl Engine {
             .as_ref()
             .filter(|_| config.notes.enabled)
             .map(|p| NoteTracker::new(p.hop(), sr));
-        let history_len = onset
-            .as_ref()
-            .map_or(1, |o| o.history_len())
-            .max(pitch.as_ref().map_or(1, |p| p.history_len()));
+        let sep_hop = config.separation.hop_samples(sr);
+        let melody = (config.melody.enabled || config.separation.enabled)
+            .then(|| MelodyStage::new(sr, sep_hop, &config.melody.tracker));
         let separator = if config.separation.enabled {
-            Some(Separator::new(
+            // The comb of frame j needs the melody frame describing j's instant, one hop before
+            // its end; the tracker describes `delay` before what it has heard. Enough
+            // look-ahead makes it available in time.
+            let need = melody
+                .as_ref()
+                .map_or(0, |m| m.delay_samples().div_ceil(sep_hop).saturating_sub(1));
+            Some(Separator::with_min_lookahead(
                 &config.separation,
                 sr,
                 config.channels,
                 config.max_block_size,
+                need,
             )?)
         } else {
             None
         };
+        let history_len = onset
+            .as_ref()
+            .map_or(1, |o| o.history_len())
+            .max(pitch.as_ref().map_or(1, |p| p.history_len()))
+            .max(melody.as_ref().map_or(1, |m| m.hop()));
         let engine = Engine {
             mono: vec![0.0; config.max_block_size],
             history: History::new(history_len),
@@ -109,6 +125,7 @@ impl Engine {
             pitch,
             notes,
             separator,
+            melody,
             events,
             shared,
             config,
@@ -143,6 +160,7 @@ impl Engine {
                 o.latency_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
             Output::Pitch => self.pitch.as_ref().map_or(0, |p| p.latency_samples()),
+            Output::Melody => self.melody.as_ref().map_or(0, |m| m.delay_samples()),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
                     p.latency_samples()
@@ -151,6 +169,11 @@ impl Engine {
                 _ => 0,
             },
         }
+    }
+
+    /// The melody (and separation) hop in samples (0 if neither melody nor separation is on).
+    pub fn melody_hop_samples(&self) -> usize {
+        self.melody.as_ref().map_or(0, |m| m.hop())
     }
 
     /// The pitch analysis hop in samples (0 if neither pitch nor notes are on).
@@ -197,6 +220,7 @@ impl Engine {
                 o.max_delay_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
             Output::Pitch => self.latency_samples(Output::Pitch),
+            Output::Melody => self.latency_samples(Output::Melody),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
                     p.latency_samples()
@@ -312,6 +336,9 @@ impl Engine {
             if let Some(s) = &self.separator {
                 step = step.min(s.until_next());
             }
+            if let Some(m) = &self.melody {
+                step = step.min(m.until_next());
+            }
             self.history.extend(&self.mono[pos..pos + step]);
             self.position += step as u64;
             if let Some(o) = &mut self.onset {
@@ -337,9 +364,21 @@ impl Engine {
                     n.frame(&frame, &self.shared.notes, &mut self.events);
                 }
             }
+            if let Some(m) = &mut self.melody {
+                if let Some((sample, frame)) = m.advance(step, &self.history) {
+                    if self.config.melody.enabled {
+                        self.events.send(Event::Melody {
+                            sample,
+                            f0_hz: frame.f0_hz,
+                            salience: frame.salience,
+                        });
+                    }
+                }
+            }
             if let Some(s) = &mut self.separator {
-                // The melody tracker is not wired in yet: the comb stays silent.
-                s.advance(output, pos, step, stems.as_deref_mut(), gains, &mut |_| 0.0);
+                let melody = &self.melody;
+                let mut f0 = |instant: u64| melody.as_ref().map_or(0.0, |m| m.f0_at(instant));
+                s.advance(output, pos, step, stems.as_deref_mut(), gains, &mut f0);
             }
             pos += step;
         }
@@ -374,6 +413,9 @@ impl Engine {
         }
         if let Some(s) = &mut self.separator {
             s.reset_with_gains(self.shared.stems.snapshot());
+        }
+        if let Some(m) = &mut self.melody {
+            m.reset();
         }
         self.position = 0;
     }

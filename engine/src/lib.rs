@@ -56,7 +56,7 @@ mod tune;
 mod window;
 
 pub use config::{
-    EngineConfig, NotesConfig, OnsetConfig, PitchConfig, SeparationConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
+    EngineConfig, MelodyTrackConfig, NotesConfig, OnsetConfig, PitchConfig, SeparationConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
     MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 pub use engine::{Engine, Output};

@@ -24,6 +24,7 @@
 //! 6 frames of look-ahead) that is 2048 samples: 46.4 ms at 44.1 kHz, 42.7 ms at 48 kHz.
 
 mod comb;
+pub(crate) mod f0;
 mod hpss;
 mod rank;
 mod stft;
@@ -267,6 +268,19 @@ impl Separator {
         channels: usize,
         max_block_size: usize,
     ) -> Result<Self, ConfigError> {
+        Self::with_min_lookahead(config, sample_rate, channels, max_block_size, 0)
+    }
+
+    /// As [`new`](Separator::new), with at least `min_lookahead` frames of look-ahead: the
+    /// engine raises it when its melody tracker's frames arrive later than the configured
+    /// look-ahead allows (the latency grows accordingly, and says so).
+    pub(crate) fn with_min_lookahead(
+        config: &SeparationConfig,
+        sample_rate: f64,
+        channels: usize,
+        max_block_size: usize,
+        min_lookahead: usize,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         if !(1..=2).contains(&channels) {
             return Err(ConfigError::Channels(channels));
@@ -277,8 +291,8 @@ impl Separator {
         let _ = max_block_size;
         let hop = config.hop_samples(sample_rate);
         let frame_len = hop * config.frame_hops as usize;
-        let lookahead = config.lookahead_frames as usize;
-        let latency = config.latency_samples(sample_rate);
+        let lookahead = (config.lookahead_frames as usize).max(min_lookahead);
+        let latency = (lookahead + 2) * hop;
         let stft = Stft::new(frame_len, hop);
         let bins = stft.bins();
         let bin_hz = (sample_rate / frame_len as f64) as f32;
