@@ -684,3 +684,39 @@ fn stems_are_opt_in_and_their_errors_leave_nothing() {
     assert_code(&r, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn melody_csv_follows_the_melody_of_a_mix() {
+    let dir = temp_dir("melody");
+    let out = dir.join("m.csv");
+    let input = corpus("melody/ma000_flute_piano.mix.flac");
+    let r = cochlea(&["analyze", s(&input), "--melody", s(&out)]);
+    assert_code(&r, 0);
+    assert_eq!(files_under(&dir), ["m.csv"]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,freq_hz"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            (t.parse().unwrap(), f.parse().unwrap())
+        })
+        .collect();
+    // One row per 256-sample hop, evenly spaced.
+    let step = 256.0 / 44_100.0;
+    assert!(rows.windows(2).all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));
+    let (t, f): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
+    let (rt, rf) = {
+        let text = std::fs::read_to_string(corpus("melody/ma000_flute_piano.melody.f0.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let (a, b) = l.split_once(',').unwrap();
+                (a.parse::<f64>().unwrap(), b.parse::<f64>().unwrap())
+            })
+            .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
+    };
+    let scores = cochlea_engine::eval::melody::evaluate(&rt, &rf, &t, &f, 50.0);
+    assert!(scores.raw_pitch_accuracy > 0.8, "{scores:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,6 +11,7 @@
 //!
 //! The analysis driver, the live host and the demo pick it up from there.
 
+pub mod melody;
 pub mod notes;
 pub mod onsets;
 pub mod pitch;
@@ -70,6 +71,10 @@ pub enum OutputKind {
     /// Notes: `notes.mid` (standard MIDI file) and `notes.csv`
     /// (`onset_s,offset_s,midi_note,velocity`).
     Notes,
+    /// The melody of a mix (predominant pitch): `melody.csv`, `time_s,freq_hz` per hop, 0
+    /// where the melody is silent. Not written unless asked for (`--only melody` or
+    /// `--melody PATH`).
+    Melody,
     /// Separated stems: the folder `stems/` with `harmonic.wav`, `percussive.wav`,
     /// `residual.wav`, `melody.wav`, `accompaniment.wav` (32-bit float, aligned with the input).
     /// Not written unless asked for (`--only stems` or `--stems DIR`).
@@ -82,13 +87,14 @@ impl OutputKind {
         OutputKind::Onsets,
         OutputKind::Pitch,
         OutputKind::Notes,
+        OutputKind::Melody,
         OutputKind::Stems,
     ];
 
-    /// Written when no output is selected: every kind but the stems (five audio files per
-    /// input, and the separation's work, only on request).
+    /// Written when no output is selected: every kind but the melody and the stems (made for
+    /// mixes, and the most work; only on request).
     pub fn is_default(self) -> bool {
-        self != OutputKind::Stems
+        !matches!(self, OutputKind::Stems | OutputKind::Melody)
     }
 
     /// The kind's name, as used in options and summaries.
@@ -97,6 +103,7 @@ impl OutputKind {
             OutputKind::Onsets => "onsets",
             OutputKind::Pitch => "pitch",
             OutputKind::Notes => "notes",
+            OutputKind::Melody => "melody",
             OutputKind::Stems => "stems",
         }
     }
@@ -107,6 +114,7 @@ impl OutputKind {
             OutputKind::Onsets => "onsets.txt",
             OutputKind::Pitch => "pitch.csv",
             OutputKind::Notes => "notes.mid",
+            OutputKind::Melody => "melody.csv",
             OutputKind::Stems => "stems",
         }
     }
@@ -115,7 +123,9 @@ impl OutputKind {
     /// before an input is analysed).
     pub fn files(self, base: &Path) -> Vec<PathBuf> {
         match self {
-            OutputKind::Onsets | OutputKind::Pitch => vec![base.to_path_buf()],
+            OutputKind::Onsets | OutputKind::Pitch | OutputKind::Melody => {
+                vec![base.to_path_buf()]
+            }
             OutputKind::Notes => vec![base.to_path_buf(), notes::csv_path(base)],
             OutputKind::Stems => stems::files(base),
         }
@@ -132,6 +142,7 @@ impl OutputKind {
             OutputKind::Onsets => Box::new(onsets::OnsetWriter::new(base, engine, staging)?),
             OutputKind::Pitch => Box::new(pitch::PitchWriter::new(base, engine, staging)?),
             OutputKind::Notes => Box::new(notes::NotesWriter::new(base, engine, staging)?),
+            OutputKind::Melody => Box::new(melody::MelodyWriter::new(base, engine, staging)?),
             OutputKind::Stems => Box::new(stems::StemsWriter::new(base, engine, staging)?),
         })
     }
@@ -142,6 +153,7 @@ impl OutputKind {
             OutputKind::Onsets => config.onset.enabled = true,
             OutputKind::Pitch => config.pitch.enabled = true,
             OutputKind::Notes => config.notes.enabled = true,
+            OutputKind::Melody => config.melody.enabled = true,
             OutputKind::Stems => config.separation.enabled = true,
         }
     }
@@ -162,6 +174,10 @@ pub struct OutputPaths {
     /// (`onset_s,offset_s,midi_note,velocity`).
     #[arg(long, value_name = "OUT.mid")]
     pub notes: Option<PathBuf>,
+    /// Write the melody of a mix here (predominant pitch): `time_s,freq_hz` per hop, 0 where
+    /// the melody is silent (the format of --pitch).
+    #[arg(long, value_name = "OUT.csv")]
+    pub melody: Option<PathBuf>,
     /// Write the separated stems into this folder: harmonic.wav, percussive.wav, residual.wav,
     /// melody.wav, accompaniment.wav (32-bit float, the input's rate and channels, aligned with
     /// the input: latency removed, same length).
@@ -179,6 +195,7 @@ impl OutputPaths {
             OutputKind::Onsets => self.onsets.as_deref(),
             OutputKind::Pitch => self.pitch.as_deref(),
             OutputKind::Notes => self.notes.as_deref(),
+            OutputKind::Melody => self.melody.as_deref(),
             OutputKind::Stems => self.stems.as_deref(),
         }
     }
@@ -247,6 +264,7 @@ impl Destination {
         config.pitch.enabled = false;
         config.notes.enabled = false;
         config.separation.enabled = false;
+        config.melody.enabled = false;
         for (k, _) in &self.outputs {
             k.enable(config);
         }
@@ -270,6 +288,7 @@ pub fn event_kind(event: &Event) -> &'static str {
     match event {
         Event::Onset { .. } => "onset",
         Event::Pitch { .. } => "pitch",
+        Event::Melody { .. } => "melody",
         Event::NoteOn { .. } => "note_on",
         Event::NoteOff { .. } => "note_off",
         _ => "other",
