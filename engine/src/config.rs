@@ -407,7 +407,7 @@ impl Default for SeparationConfig {
         Self {
             enabled: false,
             hop_s: 0.0058,
-            frame_hops: 8,
+            frame_hops: 6,
             lookahead_frames: 6,
             history_s: 1.0,
             harmonic_percentile: 75.0,

@@ -21,7 +21,7 @@ use super::rank::{FrequencyMedian, TimePercentile};
 use crate::tune;
 
 /// Share of the other estimate removed before the refinement step.
-const REFINE_GAIN: f64 = 0.5;
+const REFINE_GAIN: f64 = 0.7;
 /// Exponent of the level ratio in the sustain term: how steeply a decay over the look-ahead
 /// disqualifies a bin from being sustained.
 const SUSTAIN_POWER: f64 = 8.0;
@@ -45,7 +45,6 @@ pub(crate) struct Hpss {
     percussive_margin: f32,
     refine: f32,
     sustain_power: f32,
-    cap: f32,
     /// The last `lookahead + 1` magnitude frames, `(lookahead + 1) x bins`, ring.
     recent: Vec<f32>,
     newest: usize,
@@ -72,7 +71,6 @@ impl Hpss {
             percussive_margin: s.percussive_margin,
             refine: tune::get("SEP_REFINE", REFINE_GAIN) as f32,
             sustain_power: tune::get("SEP_SUSTAIN_POWER", SUSTAIN_POWER) as f32,
-            cap: tune::get("SEP_CAP", 0.0) as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
@@ -124,13 +122,8 @@ impl Hpss {
                 if max > 0.0 {
                     let ratio = magnitude[b] / max;
                     self.column.sort_unstable_by(|x, y| x.total_cmp(y));
-                    if self.cap > 0.0 {
-                        h = h.min(self.cap * self.column[mid]);
-                    }
                     let s = self.column[mid] * ratio.powf(self.sustain_power);
                     h = h.max(s);
-                } else if self.cap > 0.0 {
-                    h = 0.0;
                 }
             }
             let (mh, mp) = masks(
