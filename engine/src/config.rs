@@ -512,7 +512,10 @@ impl SeparationConfig {
         1usize << (h.log2().round() as u32)
     }
 
-    /// Audio latency in samples at `sample_rate`: `(lookahead_frames + 2) * hop`.
+    /// Audio latency in samples at `sample_rate`: `(lookahead_frames + 2) * hop`. The engine
+    /// raises the look-ahead if its melody tracker's frames would otherwise arrive too late for
+    /// the comb (not with the defaults); [`Engine::latency_samples`](crate::Engine::latency_samples)
+    /// is always exact.
     pub fn latency_samples(&self, sample_rate: f64) -> usize {
         (self.lookahead_frames as usize + 2) * self.hop_samples(sample_rate)
     }
