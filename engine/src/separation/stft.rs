@@ -32,7 +32,8 @@ fn hann(n: usize) -> Vec<f64> {
 /// ```
 /// let (wa, ws) = cochlea_engine::separation::window_pair(2048, 256);
 /// assert_eq!(ws[..2048 - 512].iter().filter(|&&w| w != 0.0).count(), 0);
-/// assert!((wa[1791] * ws[1791] + wa[1535] * ws[1535] - 1.0).abs() < 1e-6);
+/// // Sample 100 of a hop gets the frame ending one hop later and the one ending two hops later.
+/// assert!((wa[1892] * ws[1892] + wa[1636] * ws[1636] - 1.0).abs() < 1e-6);
 /// ```
 pub fn window_pair(k: usize, m: usize) -> (Vec<f32>, Vec<f32>) {
     debug_assert!(k >= 2 * m);
