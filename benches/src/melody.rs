@@ -38,6 +38,9 @@ pub struct MelodyArgs {
     /// Voicing threshold, deviations below the running mean.
     #[arg(long, allow_hyphen_values = true)]
     pub voicing_threshold: Option<f32>,
+    /// Time constant of the voicing statistics, seconds.
+    #[arg(long)]
+    pub voicing_tau: Option<f32>,
     /// Minimum peak-to-mean ratio of the salience function for voicing.
     #[arg(long)]
     pub min_peak_ratio: Option<f32>,
@@ -111,6 +114,9 @@ fn config(a: &MelodyArgs) -> MelodyConfig {
     }
     if let Some(v) = a.voicing_threshold {
         c.voicing_threshold = v;
+    }
+    if let Some(v) = a.voicing_tau {
+        c.voicing_tau_s = v;
     }
     if let Some(v) = a.min_peak_ratio {
         c.min_peak_ratio = v;

@@ -168,7 +168,8 @@ fn stated_latency(c: &EngineConfig, output: Output) -> f64 {
     engine.latency_samples(output) as f64 / c.sample_rate
 }
 
-fn read_truth(item: &Item) -> Result<(Vec<f64>, Vec<f64>), String> {
+/// The ground-truth f0 track of a pitch-corpus item.
+pub fn read_truth(item: &Item) -> Result<(Vec<f64>, Vec<f64>), String> {
     corpus::read_f0(&item.truth).map_err(|e| format!("{}: {e}", item.truth.display()))
 }
 
@@ -239,9 +240,16 @@ fn melody_report(label: &str, results: &[(String, MelodyCounts)], quiet: bool) {
 
 fn aubio_pitch(item: &Item, method: &str) -> Result<MelodyCounts, String> {
     let (rt, rf) = read_truth(item)?;
+    let (et, ef) = aubiopitch(&item.audio, method)?;
+    Ok(counts(&rt, &rf, &et, &ef, 50.0))
+}
+
+/// `aubiopitch -p METHOD` on a file (aubio's defaults otherwise): its `(times, Hz)` track, 0
+/// where aubio reports no pitch.
+pub fn aubiopitch(audio: &Path, method: &str) -> Result<(Vec<f64>, Vec<f64>), String> {
     let out = Command::new("aubiopitch")
         .arg("-i")
-        .arg(&item.audio)
+        .arg(audio)
         .args(["-p", method])
         .output()
         .map_err(|e| format!("aubiopitch: {e}"))?;
@@ -251,8 +259,7 @@ fn aubio_pitch(item: &Item, method: &str) -> Result<MelodyCounts, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let (et, ef) = read_two_columns(&String::from_utf8_lossy(&out.stdout));
-    Ok(counts(&rt, &rf, &et, &ef, 50.0))
+    Ok(read_two_columns(&String::from_utf8_lossy(&out.stdout)))
 }
 
 fn cache_dir(name: &str) -> PathBuf {
@@ -399,7 +406,9 @@ fn notes_report(label: &str, results: &[(String, (NoteScores, Vec<f64>))], quiet
     lat.sort_by(f64::total_cmp);
     let latency = lat
         .get(lat.len() / 2)
-        .map_or("n/a (offline)".to_string(), |l| format!("{:.1} ms", l * 1e3));
+        .map_or("n/a (offline)".to_string(), |l| {
+            format!("{:.1} ms", l * 1e3)
+        });
     println!(
         "{label:<34} F {:.3} (mean of files {:.3})  P {:.3}  R {:.3}  ({} ref, {} est)  median NoteOn latency {latency}",
         s.f_measure,
@@ -496,7 +505,10 @@ pub fn run_notes(a: &NotesArgs) {
             let est: Vec<Note> = String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .filter_map(|l| {
-                    let v: Vec<f64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                    let v: Vec<f64> = l
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
                     (v.len() == 3 && v[0] > 0.0).then(|| Note {
                         onset_s: v[1],
                         offset_s: v[2],

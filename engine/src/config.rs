@@ -284,7 +284,13 @@ impl PitchConfig {
             "Hz",
         )?;
         check_range("pitch.hop_s", self.hop_s, 0.001, 0.01, "s")?;
-        check_range("pitch.lag_frames", self.lag_frames as f64, 0.0, 16.0, "frames")?;
+        check_range(
+            "pitch.lag_frames",
+            self.lag_frames as f64,
+            0.0,
+            16.0,
+            "frames",
+        )?;
         crate::params::PitchParams::check(self.voicing_threshold, self.silence_gate_db)
             .map_err(param_to_config)
     }

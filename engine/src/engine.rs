@@ -85,8 +85,8 @@ impl Engine {
         // events unless enabled) whenever notes are on.
         let sr = config.sample_rate;
         let notes_onsets = config.notes.enabled && config.notes.use_onsets;
-        let onset = (config.onset.enabled || notes_onsets)
-            .then(|| OnsetDetector::new(&config.onset, sr));
+        let onset =
+            (config.onset.enabled || notes_onsets).then(|| OnsetDetector::new(&config.onset, sr));
         let pitch = (config.pitch.enabled || config.notes.enabled)
             .then(|| PitchTracker::new(&config.pitch, sr));
         let notes = pitch
@@ -163,8 +163,7 @@ impl Engine {
             Output::Melody => self.melody.as_ref().map_or(0, |m| m.delay_samples()),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
-                    p.latency_samples()
-                        + n.latency_samples(self.shared.notes.snapshot().min_note_s)
+                    p.latency_samples() + n.latency_samples(self.shared.notes.snapshot().min_note_s)
                 }
                 _ => 0,
             },

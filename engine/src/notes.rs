@@ -109,8 +109,7 @@ impl NoteTracker {
     }
 
     fn frames_of(&self, seconds: f64) -> usize {
-        ((seconds * self.sample_rate / self.hop as f64).ceil() as usize)
-            .clamp(1, self.window.len())
+        ((seconds * self.sample_rate / self.hop as f64).ceil() as usize).clamp(1, self.window.len())
     }
 
     fn samples_of(&self, seconds: f64) -> u64 {
@@ -263,8 +262,8 @@ impl NoteTracker {
             .fold(f32::NEG_INFINITY, f32::max);
         if self.sounding.is_some_and(|(n, _)| n == note) {
             // The sounding note continues, unless re-attacked.
-            let retrigger = onset
-                .is_some_and(|(o, level)| heard_at >= o && peak >= level + RETRIGGER_RISE_DB);
+            let retrigger =
+                onset.is_some_and(|(o, level)| heard_at >= o && peak >= level + RETRIGGER_RISE_DB);
             if !retrigger {
                 return;
             }

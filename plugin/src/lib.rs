@@ -1,10 +1,12 @@
 //! Cochlea as a CLAP and VST3 plugin (nice-plug).
 //!
-//! Today the plugin runs the engine's onset detection on its input and sends a MIDI note at each
-//! onset (channel 10, sample-accurate), while the audio passes through delayed by exactly the
-//! latency it reports. That latency covers the engine's longest detection delay, so after the
-//! host's latency compensation every note lands on the onset it describes. Parameters: bypass,
-//! the onset settings, the onset note's key and length. Layouts: stereo and mono in/out.
+//! The plugin runs the engine's onset detection and pitch tracking on its input. It sends MIDI
+//! notes from the tracked pitch (audio to MIDI, channel 1) and a trigger note at each onset
+//! (channel 10), sample-accurate, while the audio passes through delayed by exactly the latency
+//! it reports. That latency covers the longest delay of the events it sends, so after the host's
+//! latency compensation every note lands where it was played. Parameters: bypass, the onset
+//! settings, the trigger note's key and length, the pitch notes' settings and pitch range.
+//! Layouts: stereo and mono in/out.
 //!
 //! The wiring is split by concern: [`params`] (what the host sees), [`processor`] (the engine,
 //! the latency delay, events to notes), [`scheduler`] (notes at their exact sample),
@@ -201,7 +203,7 @@ impl Plugin for Cochlea {
 impl ClapPlugin for Cochlea {
     const CLAP_ID: &'static str = "org.cochlea.cochlea";
     const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Listens to the music: onsets to MIDI notes, with latency-exact timing");
+        Some("Listens to the music: pitch and onsets to MIDI notes, with latency-exact timing");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[

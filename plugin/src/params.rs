@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use cochlea_engine::{
-    OnsetConfig, OnsetMethod, MIN_INTERVAL_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB,
+    NotesConfig, OnsetConfig, OnsetMethod, PitchConfig, MIN_INTERVAL_RANGE_S, MIN_NOTE_RANGE_S,
+    SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB, STABILITY_RANGE_CENTS, VOICING_THRESHOLD_RANGE,
 };
 use nice_plug::prelude::*;
 
@@ -13,6 +14,10 @@ use nice_plug::prelude::*;
 pub const DEFAULT_TRIGGER_KEY: u8 = 36;
 /// MIDI channel of the onset trigger notes, 0-based: 9 is channel 10, General MIDI percussion.
 pub const TRIGGER_CHANNEL: u8 = 9;
+/// MIDI channel of the pitch notes (audio to MIDI), 0-based: channel 1.
+pub const NOTES_CHANNEL: u8 = 0;
+/// Range of the pitch range parameters, Hz.
+pub const PITCH_RANGE_HZ: (f32, f32) = (30.0, 2000.0);
 
 /// The onset detection function, as a parameter (ids are stable, the order is the menu's).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +73,19 @@ pub struct Settings {
     pub trigger_key: Option<u8>,
     /// Length of an onset note, seconds.
     pub trigger_length_s: f32,
+    /// Send the pitch notes (audio to MIDI, channel 1). Changes the latency.
+    pub notes: bool,
+    /// Minimum note length, seconds.
+    pub min_note_s: f32,
+    /// Pitch stability tolerance, cents.
+    pub stability_cents: f32,
+    /// Voicing threshold, 0 to 1.
+    pub voicing_threshold: f32,
+    /// Lowest pitch tracked, Hz (applies at the next activation: the analysis window and the
+    /// latency depend on it).
+    pub fmin_hz: f32,
+    /// Highest pitch tracked, Hz (applies at the next activation).
+    pub fmax_hz: f32,
 }
 
 impl Default for Settings {
@@ -108,11 +126,33 @@ pub struct CochleaParams {
     /// Length of each onset note.
     #[id = "trigger_length"]
     pub trigger_length_ms: FloatParam,
+    /// Send notes from the tracked pitch (audio to MIDI) on channel 1. Their decision takes
+    /// longer than an onset's, so turning them on raises the reported latency.
+    #[id = "notes"]
+    pub notes: BoolParam,
+    /// A note starts only once its pitch has held this long; shorter blips are ignored.
+    #[id = "min_note"]
+    pub min_note_ms: FloatParam,
+    /// How far the pitch may stray from a note's semitone and still be that note.
+    #[id = "stability"]
+    pub stability_cents: FloatParam,
+    /// How sure the tracker must be that a tone is playing.
+    #[id = "voicing"]
+    pub voicing: FloatParam,
+    /// Lowest pitch tracked (the analysis window is two periods of it, so a lower value costs
+    /// latency). Applies when the host next activates the plugin.
+    #[id = "fmin"]
+    pub fmin_hz: FloatParam,
+    /// Highest pitch tracked. Applies when the host next activates the plugin.
+    #[id = "fmax"]
+    pub fmax_hz: FloatParam,
 }
 
 impl Default for CochleaParams {
     fn default() -> Self {
         let onset = OnsetConfig::default();
+        let pitch = PitchConfig::default();
+        let notes = NotesConfig::default();
         let hop_ms = (onset.hop_s * 1000.0) as f32;
         Self {
             bypass: BoolParam::new("Bypass", false)
@@ -200,8 +240,80 @@ impl Default for CochleaParams {
             )
             .with_unit(" ms")
             .with_step_size(0.1),
+            notes: BoolParam::new("Pitch notes", true)
+                .with_value_to_string(Arc::new(|on| if on { "On" } else { "Off" }.to_owned()))
+                .non_automatable(),
+            min_note_ms: FloatParam::new(
+                "Min note length",
+                notes.min_note_s * 1000.0,
+                FloatRange::Linear {
+                    min: MIN_NOTE_RANGE_S.0 * 1000.0,
+                    max: MIN_NOTE_RANGE_S.1 * 1000.0,
+                },
+            )
+            .with_unit(" ms")
+            .with_step_size(1.0)
+            .non_automatable(),
+            stability_cents: FloatParam::new(
+                "Pitch stability",
+                notes.stability_cents,
+                FloatRange::Linear {
+                    min: STABILITY_RANGE_CENTS.0,
+                    max: STABILITY_RANGE_CENTS.1,
+                },
+            )
+            .with_unit(" cents")
+            .with_step_size(1.0),
+            voicing: FloatParam::new(
+                "Voicing threshold",
+                pitch.voicing_threshold,
+                FloatRange::Linear {
+                    min: VOICING_THRESHOLD_RANGE.0,
+                    max: VOICING_THRESHOLD_RANGE.1,
+                },
+            )
+            .with_unit(" %")
+            .with_step_size(0.001)
+            .with_value_to_string(formatters::v2s_f32_percentage(1))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+            fmin_hz: hz_param("Lowest pitch", pitch.fmin_hz as f32),
+            fmax_hz: hz_param("Highest pitch", pitch.fmax_hz as f32),
         }
     }
+}
+
+/// A pitch range parameter, in Hz on a log scale, shown with its note name; applies at the
+/// next activation.
+fn hz_param(name: &str, default: f32) -> FloatParam {
+    FloatParam::new(
+        name,
+        default.clamp(PITCH_RANGE_HZ.0, PITCH_RANGE_HZ.1),
+        FloatRange::Skewed {
+            min: PITCH_RANGE_HZ.0,
+            max: PITCH_RANGE_HZ.1,
+            factor: FloatRange::skew_factor(-2.0),
+        },
+    )
+    .with_value_to_string(Arc::new(|hz| {
+        const NAMES: [&str; 12] = [
+            "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+        ];
+        let key = (69.0 + 12.0 * (hz / 440.0).log2()).round() as i32;
+        format!(
+            "{hz:.1} Hz ({}{})",
+            NAMES[key.rem_euclid(12) as usize],
+            key.div_euclid(12) - 1
+        )
+    }))
+    .with_string_to_value(Arc::new(|text| {
+        let number: String = text
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        number.parse().ok()
+    }))
+    .non_automatable()
 }
 
 impl CochleaParams {
@@ -218,6 +330,12 @@ impl CochleaParams {
                 .value()
                 .then(|| self.trigger_note.value().clamp(0, 127) as u8),
             trigger_length_s: self.trigger_length_ms.value() / 1000.0,
+            notes: self.notes.value(),
+            min_note_s: self.min_note_ms.value() / 1000.0,
+            stability_cents: self.stability_cents.value(),
+            voicing_threshold: self.voicing.value(),
+            fmin_hz: self.fmin_hz.value(),
+            fmax_hz: self.fmax_hz.value(),
         }
     }
 }
@@ -236,6 +354,15 @@ mod tests {
         assert_eq!(s.silence_gate_db, onset.silence_gate_db);
         assert_eq!(s.lookahead_frames, onset.lookahead_frames);
         assert_eq!(s.trigger_key, Some(DEFAULT_TRIGGER_KEY));
+        let (pitch, notes) = (PitchConfig::default(), NotesConfig::default());
+        assert!(s.notes);
+        assert!((s.min_note_s - notes.min_note_s).abs() < 1e-6);
+        assert_eq!(s.stability_cents, notes.stability_cents);
+        assert_eq!(s.voicing_threshold, pitch.voicing_threshold);
+        assert_eq!(
+            (s.fmin_hz, s.fmax_hz),
+            (pitch.fmin_hz as f32, pitch.fmax_hz as f32)
+        );
     }
 
     #[test]
@@ -262,5 +389,12 @@ mod tests {
         assert_eq!(p.lookahead.string_to_normalized_value("2"), Some(0.25));
         assert_eq!(p.sensitivity.string_to_normalized_value("80 %"), Some(0.8));
         assert_eq!(p.method.string_to_normalized_value("HFC"), Some(3.0 / 4.0));
+        let hz = |t: &str| p.fmin_hz.string_to_normalized_value(t);
+        assert_eq!(hz("110 Hz (A2)"), hz("110"));
+        assert_eq!(
+            p.fmin_hz
+                .normalized_value_to_string(hz("110").unwrap(), true),
+            "110.0 Hz (A2)"
+        );
     }
 }

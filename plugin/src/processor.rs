@@ -4,11 +4,11 @@
 //! allocates, locks or blocks).
 
 use cochlea_engine::{
-    ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output,
+    ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output, MIN_NOTE_RANGE_S,
 };
 
 use crate::delay::DelayLine;
-use crate::params::{Settings, TRIGGER_CHANNEL};
+use crate::params::{Settings, NOTES_CHANNEL, TRIGGER_CHANNEL};
 use crate::scheduler::{NoteMessage, NoteScheduler};
 
 /// What one call to [`Processor::process`] reports back.
@@ -30,13 +30,13 @@ pub struct BlockReport {
 /// let latency = p.latency_samples();
 /// let mut notes = NoteScheduler::new(64);
 /// let (mut left, mut right) = (vec![0.0f32; 256], vec![0.0f32; 256]);
-/// for _ in 0..20 {
+/// for _ in 0..40 {
 ///     left.fill(0.25); // processing is in place: the block holds the output afterwards
 ///     right.fill(0.25);
 ///     p.process(&mut [&mut left, &mut right], &settings, false, &mut notes, |_| {});
 /// }
 /// // The output is the input, `latency` samples late: a constant by now.
-/// assert!(latency > 0 && latency < 20 * 256);
+/// assert!(latency > 0 && latency < 40 * 256);
 /// assert_eq!(left[255], 0.25);
 /// ```
 pub struct Processor {
@@ -53,6 +53,10 @@ pub struct Processor {
     position: u64,
     latency: usize,
     lookahead: u32,
+    /// Pitch notes sent (and counted in the latency).
+    notes_on: bool,
+    /// Minimum note length in force, seconds (part of the note delay).
+    min_note_s: f32,
 }
 
 impl Processor {
@@ -64,23 +68,20 @@ impl Processor {
         max_block: usize,
         settings: &Settings,
     ) -> Result<Self, ConfigError> {
-        let mut config = EngineConfig::new(sample_rate, channels, max_block.max(1));
-        config.onset.method = settings.method;
-        config.onset.sensitivity = settings.sensitivity;
-        config.onset.min_interval_s = settings.min_interval_s;
-        config.onset.silence_gate_db = settings.silence_gate_db;
-        config.onset.lookahead_frames = settings
-            .lookahead_frames
-            .min(config.onset.max_lookahead_frames);
+        let config = engine_config(sample_rate, channels, max_block, settings);
         let max_lookahead = config.onset.max_lookahead_frames;
         let (engine, events) = Engine::new(config)?;
         let handle = engine.handle();
         let lookahead = handle.onset_lookahead();
-        // The largest latency: at the largest look-ahead (set briefly, before any audio runs).
+        let min_note = handle.notes_min_length();
+        // The largest latency: at the largest look-ahead and note length, notes on (set
+        // briefly, before any audio runs).
         let _ = handle.set_onset_lookahead(max_lookahead);
-        let max_latency = latency_of(&engine);
+        let _ = handle.set_notes_min_length(MIN_NOTE_RANGE_S.1);
+        let max_latency = latency_of(&engine, true);
         let _ = handle.set_onset_lookahead(lookahead);
-        let latency = latency_of(&engine);
+        let _ = handle.set_notes_min_length(min_note);
+        let latency = latency_of(&engine, settings.notes);
         let mut delay = DelayLine::new(
             channels,
             max_latency - engine.latency_samples(Output::Audio),
@@ -99,6 +100,8 @@ impl Processor {
             position: 0,
             latency,
             lookahead,
+            notes_on: settings.notes,
+            min_note_s: min_note,
         })
     }
 
@@ -129,10 +132,25 @@ impl Processor {
             latency_changed: None,
         };
         self.apply(settings);
-        if settings.lookahead_frames.min(self.max_lookahead()) != self.lookahead {
-            self.lookahead = settings.lookahead_frames.min(self.max_lookahead());
-            let _ = self.handle.set_onset_lookahead(self.lookahead);
-            let latency = latency_of(&self.engine);
+        let lookahead = settings.lookahead_frames.min(self.max_lookahead());
+        if lookahead != self.lookahead
+            || settings.notes != self.notes_on
+            || settings.min_note_s != self.min_note_s
+        {
+            if lookahead != self.lookahead {
+                self.lookahead = lookahead;
+                let _ = self.handle.set_onset_lookahead(lookahead);
+            }
+            if settings.min_note_s != self.min_note_s {
+                self.min_note_s = settings.min_note_s;
+                let _ = self.handle.set_notes_min_length(settings.min_note_s);
+            }
+            if settings.notes != self.notes_on {
+                self.notes_on = settings.notes;
+                // The pitch notes stop (or start) here: end the sounding ones.
+                notes.release_channel(0, NOTES_CHANNEL, &mut send);
+            }
+            let latency = latency_of(&self.engine, self.notes_on);
             if latency != self.latency {
                 self.latency = latency;
                 self.delay
@@ -206,8 +224,21 @@ impl Processor {
                     }
                 }
             }
-            // Pitch notes (issue 3) are scheduled here the same way when the engine emits them.
-            #[allow(unreachable_patterns)]
+            Event::NoteOn {
+                midi_note,
+                velocity,
+                ..
+            } if self.notes_on => {
+                notes.note_on(
+                    due,
+                    NOTES_CHANNEL,
+                    midi_note.min(127),
+                    velocity.clamp(1, 127) as f32 / 127.0,
+                );
+            }
+            Event::NoteOff { midi_note, .. } if self.notes_on => {
+                notes.note_off(due, NOTES_CHANNEL, midi_note.min(127));
+            }
             _ => {}
         }
     }
@@ -226,6 +257,12 @@ impl Processor {
         }
         if h.onset_silence_gate() != s.silence_gate_db {
             let _ = h.set_onset_silence_gate(s.silence_gate_db);
+        }
+        if h.notes_stability() != s.stability_cents {
+            let _ = h.set_notes_stability(s.stability_cents);
+        }
+        if h.pitch_voicing_threshold() != s.voicing_threshold {
+            let _ = h.set_pitch_voicing_threshold(s.voicing_threshold);
         }
     }
 
@@ -249,12 +286,48 @@ impl Processor {
     }
 }
 
+/// The engine configuration the plugin runs for this stream format and `settings`: onsets with
+/// the onset settings, and the pitch tracker and notes always on (so turning the pitch notes on
+/// needs no new engine; whether they are sent, and their delay counted in the latency, follows
+/// `settings.notes`). The pitch range is fixed here: it sizes the analysis window.
+pub fn engine_config(
+    sample_rate: f64,
+    channels: usize,
+    max_block: usize,
+    settings: &Settings,
+) -> EngineConfig {
+    let mut config = EngineConfig::new(sample_rate, channels, max_block.max(1));
+    config.onset.method = settings.method;
+    config.onset.sensitivity = settings.sensitivity;
+    config.onset.min_interval_s = settings.min_interval_s;
+    config.onset.silence_gate_db = settings.silence_gate_db;
+    config.onset.lookahead_frames = settings
+        .lookahead_frames
+        .min(config.onset.max_lookahead_frames);
+    config.pitch.fmin_hz = (settings.fmin_hz as f64).clamp(20.0, 1000.0);
+    config.pitch.fmax_hz = (settings.fmax_hz as f64)
+        .max(2.0 * config.pitch.fmin_hz)
+        .min(5000.0)
+        .min(sample_rate / 4.0);
+    config.pitch.voicing_threshold = settings.voicing_threshold;
+    config.notes.enabled = true;
+    config.notes.min_note_s = settings.min_note_s;
+    config.notes.stability_cents = settings.stability_cents;
+    config
+}
+
 /// The reported latency for the engine's current parameters: the audio latency, or the longest
-/// event delay if that is longer.
-fn latency_of(engine: &Engine) -> usize {
+/// delay of the events sent (onsets, and the pitch notes when `notes` are on) if that is longer.
+pub fn latency_of(engine: &Engine, notes: bool) -> usize {
+    let notes = if notes {
+        engine.max_event_delay_samples(Output::Notes)
+    } else {
+        0
+    };
     engine
         .latency_samples(Output::Audio)
         .max(engine.max_event_delay_samples(Output::Onsets))
+        .max(notes)
 }
 
 /// Note velocity for an onset of this strength (1 at the detection threshold): 0.5 at the

@@ -202,6 +202,19 @@ impl NoteScheduler {
         self.pending.clear();
     }
 
+    /// Ends the sounding notes of one channel at offset `timing` of the current block and
+    /// forgets that channel's pending ones.
+    pub fn release_channel(&mut self, timing: u32, channel: u8, mut send: impl FnMut(NoteMessage)) {
+        let channel = channel & 15;
+        let bits = &mut self.sounding[channel as usize];
+        while *bits != 0 {
+            let key = bits.trailing_zeros() as u8;
+            *bits &= !(1u128 << key);
+            send(off_message(timing, channel, key));
+        }
+        self.pending.retain(|e| e.channel != channel);
+    }
+
     /// Forgets every pending note (sounding notes stay sounding).
     pub fn clear_pending(&mut self) {
         self.pending.clear();
@@ -246,6 +259,26 @@ fn off_message(timing: u32, channel: u8, key: u8) -> NoteMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn releasing_a_channel_leaves_the_others() {
+        let mut s = NoteScheduler::new(16);
+        s.note_on(0, 0, 60, 0.5);
+        s.note_on(0, 9, 36, 0.5);
+        s.note_off(500, 0, 60);
+        s.note_off(500, 9, 36);
+        s.note_on(600, 0, 62, 0.5);
+        s.emit(0, 100, |_| {});
+        let mut sent = Vec::new();
+        s.release_channel(7, 0, |m| sent.push((m.timing, m.on, m.channel, m.key)));
+        assert_eq!(sent, [(7, false, 0, 60)]);
+        assert!(!s.is_sounding(0, 60) && s.is_sounding(9, 36));
+        // Channel 1's pending notes are gone; channel 10's note-off still comes.
+        let mut later = Vec::new();
+        s.emit(100, 1000, |m| later.push((m.on, m.channel, m.key)));
+        assert_eq!(later, [(false, 9, 36)]);
+        assert!(s.is_idle());
+    }
 
     fn run(s: &mut NoteScheduler, start: u64, len: usize) -> Vec<(u32, bool, u8)> {
         let mut out = Vec::new();

@@ -107,6 +107,11 @@ fn process_never_allocates_through_changes_bypass_latency_and_reset() {
         settings.method = OnsetMethod::ALL[block / 40 % 5];
         settings.sensitivity = (block % 10) as f32 / 10.0;
         settings.lookahead_frames = (block / 100) as u32;
+        // Pitch notes on, then off from block 200: their delay sets the latency while they are
+        // on, the onsets' look-ahead afterwards.
+        settings.notes = block < 200;
+        settings.stability_cents = 30.0 + (block % 5) as f32 * 10.0;
+        settings.voicing_threshold = 0.3 + (block % 4) as f32 * 0.1;
         settings.trigger_key = Some(30 + (block % 7) as u8);
         let bypass = block % 50 > 40;
         let (left, right) = buf.split_at_mut(1);
@@ -131,7 +136,9 @@ fn process_never_allocates_through_changes_bypass_latency_and_reset() {
     assert_eq!(violation_count(), 0, "allocations on the audio thread");
     eprintln!("notes sent: {count}");
     assert!(count > 5, "notes were sent ({count})");
-    assert_eq!(latency_changes, 3);
+    // Block 200 (notes off, look-ahead 2) and block 300 (look-ahead 3); the look-ahead change
+    // at block 100 stays under the notes' delay.
+    assert_eq!(latency_changes, 2);
 }
 
 #[test]

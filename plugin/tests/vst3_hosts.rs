@@ -236,6 +236,17 @@ fn minihost_every_layout_returns_the_onset_notes_at_their_exact_sample() {
                 },
                 &what,
             );
+            assert!(
+                reference.notes.len() > 4,
+                "{what}: the piece has pitch notes"
+            );
+            common::assert_pitch_notes(
+                &run.notes,
+                &reference,
+                run.latency,
+                input[0].len() as u64,
+                &what,
+            );
         }
     }
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use clap::Args;
+use cochlea_engine::eval::melody::evaluate;
 use cochlea_engine::eval::onset::score;
+use cochlea_engine::eval::transcription::{match_notes, midi_to_hz, score as notes_score, Note};
 
 use crate::analyze::{analyze_file, FileJob, FILE_BLOCK};
 use crate::audio::write_wav;
@@ -32,7 +34,7 @@ fn midi_hz(note: u8) -> f64 {
 }
 
 /// About seven seconds: a melody of plucked harmonic tones (with a rest, a repeated note and a
-/// legato pair) over a soft pad, and a few noise-burst hits. Deterministic.
+/// legato pair), and a few noise-burst hits between its notes. Deterministic.
 pub fn demo_signal() -> DemoSignal {
     let sr = 44_100u32;
     let len = (7.0 * sr as f64) as usize;
@@ -65,16 +67,8 @@ pub fn demo_signal() -> DemoSignal {
             x[start + i] += (0.25 * env * s) as f32;
         }
     }
-    // A soft, slowly swelling pad (no onsets of its own) under the melody.
-    for (i, v) in x.iter_mut().enumerate() {
-        let t = i as f64 / sr as f64;
-        let swell = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * t / 7.0).cos();
-        let pad = (2.0 * std::f64::consts::PI * 130.81 * t).sin()
-            + 0.5 * (2.0 * std::f64::consts::PI * 196.0 * t).sin();
-        *v += (0.02 * swell * pad) as f32;
-    }
     // Noise-burst hits from a fixed linear congruential generator.
-    let hits = [2.5, 2.75, 4.25, 6.5];
+    let hits = [0.2, 2.95, 6.7, 6.85];
     let mut seed = 0x2545_f491u32;
     for &t0 in &hits {
         let start = (t0 * sr as f64) as usize;
@@ -146,8 +140,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     let summary: serde_json::Value = serde_json::from_str(&read(SUMMARY_FILE)?)
         .map_err(|e| Failure::internal(format!("summary.json does not parse: {e}")))?;
     println!(
-        "Cochlea demo: {:.1} s of synthesised music at {} Hz (a melody of plucked tones over a \
-         pad, and noise hits)",
+        "Cochlea demo: {:.1} s of synthesised music at {} Hz (a melody of plucked tones and \
+         noise hits)",
         result.duration_s(),
         signal.sample_rate
     );
@@ -180,9 +174,111 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
         "\nonsets: {} found, {} true, F-measure {:.3} (precision {:.3}, recall {:.3}, +-50 ms)",
         s.n_est, s.n_ref, s.f_measure, s.precision, s.recall
     );
-    println!("pitch, notes and stems: not produced by this engine build yet");
+
+    // Notes, read back from notes.csv, next to the melody that was synthesised.
+    let found: Vec<Note> = read(&format!("{}.csv", notes_stem()))?
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',').map(|x| x.trim().parse::<f64>().ok());
+            Some(Note {
+                onset_s: f.next()??,
+                offset_s: f.next()??,
+                pitch_hz: midi_to_hz(f.next()??),
+            })
+        })
+        .collect();
+    let truth: Vec<Note> = signal
+        .notes
+        .iter()
+        .map(|&(onset_s, dur, key)| Note {
+            onset_s,
+            offset_s: onset_s + dur,
+            pitch_hz: midi_to_hz(key as f64),
+        })
+        .collect();
+    println!("\n  note   found (s)        true (s)");
+    let matched = match_notes(&truth, &found, 0.05, 50.0);
+    for (i, n) in found.iter().enumerate() {
+        let name = note_name(n.pitch_hz);
+        match matched.iter().find(|m| m.1 == i) {
+            Some(&(r, _)) => println!(
+                "  {name:<4} {:6.3}-{:6.3}   {:6.3}-{:6.3}",
+                n.onset_s, n.offset_s, truth[r].onset_s, truth[r].offset_s
+            ),
+            None => println!(
+                "  {name:<4} {:6.3}-{:6.3}   (no such note)",
+                n.onset_s, n.offset_s
+            ),
+        }
+    }
+    let ns = notes_score(&truth, &found, 0.05, 50.0);
+    println!(
+        "\nnotes: {} found, {} true, F-measure {:.3} (onset +-50 ms and pitch +-50 cents; \
+         note latency {:.1} ms stated)",
+        ns.n_est,
+        ns.n_ref,
+        ns.f_measure,
+        summary["latency"]["notes"]["ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+
+    // The pitch track, read back from pitch.csv, against the melody's f0 on a 10 ms grid.
+    let (mut est_t, mut est_f) = (Vec::new(), Vec::new());
+    for l in read(OutputKind::Pitch.file_name())?.lines().skip(1) {
+        let mut f = l.split(',').map(|x| x.trim().parse::<f64>().ok());
+        if let (Some(Some(t)), Some(Some(hz))) = (f.next(), f.next()) {
+            est_t.push(t);
+            est_f.push(hz);
+        }
+    }
+    let ref_t: Vec<f64> = (0..(result.duration_s() * 100.0) as usize)
+        .map(|i| i as f64 * 0.01)
+        .collect();
+    let ref_f: Vec<f64> = ref_t
+        .iter()
+        .map(|&t| {
+            truth
+                .iter()
+                .find(|n| t >= n.onset_s && t < n.offset_s)
+                .map_or(0.0, |n| n.pitch_hz)
+        })
+        .collect();
+    let m = evaluate(&ref_t, &ref_f, &est_t, &est_f, 50.0);
+    println!(
+        "pitch: raw pitch accuracy {:.3}, voicing recall {:.3}, false alarm {:.3} (pitch latency \
+         {:.1} ms stated)",
+        m.raw_pitch_accuracy,
+        m.voicing_recall,
+        m.voicing_false_alarm,
+        summary["latency"]["pitch"]["ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
     let mut files = vec![input.display().to_string()];
     files.extend(result.written.iter().map(|p| p.display().to_string()));
     println!("wrote {}", files.join(", "));
     Ok(())
+}
+
+/// The base name of the notes outputs (`notes.mid` and `notes.csv`).
+fn notes_stem() -> &'static str {
+    OutputKind::Notes
+        .file_name()
+        .strip_suffix(".mid")
+        .unwrap_or("notes")
+}
+
+/// Note name and octave of a frequency (`C4` = MIDI 60).
+fn note_name(hz: f64) -> String {
+    const NAMES: [&str; 12] = [
+        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+    ];
+    let key = (69.0 + 12.0 * (hz / 440.0).log2()).round() as i32;
+    format!(
+        "{}{}",
+        NAMES[key.rem_euclid(12) as usize],
+        key.div_euclid(12) - 1
+    )
 }

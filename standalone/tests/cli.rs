@@ -31,6 +31,98 @@ fn analyze_writes_onset_times_to_an_explicit_path() {
 }
 
 #[test]
+fn analyze_writes_pitch_csv_and_notes_as_midi_and_csv() {
+    let dir = temp_dir("pitch-notes");
+    let (f0, mid) = (dir.join("piano.f0.csv"), dir.join("piano.mid"));
+    let r = cochlea(&[
+        "analyze",
+        s(&corpus("pitch/p000_piano.flac")),
+        "--pitch",
+        s(&f0),
+        "--notes",
+        s(&mid),
+    ]);
+    assert_code(&r, 0);
+    // Only what was asked for: the notes come as MIDI and as CSV beside it.
+    assert_eq!(
+        files_under(&dir),
+        ["piano.f0.csv", "piano.mid", "piano.notes.csv"]
+    );
+
+    // pitch.csv: a header, then `time_s,freq_hz` every hop, 0 where unvoiced; it scores
+    // against the truth like the engine does.
+    let text = std::fs::read_to_string(&f0).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,freq_hz"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            (t.parse().unwrap(), f.parse().unwrap())
+        })
+        .collect();
+    assert!(rows.windows(2).all(|w| w[1].0 > w[0].0));
+    assert!(rows
+        .iter()
+        .all(|r| r.1 == 0.0 || (30.0..2100.0).contains(&r.1)));
+    let truth = std::fs::read_to_string(corpus("pitch/p000_piano.f0.csv")).unwrap();
+    let (rt, rf): (Vec<f64>, Vec<f64>) = truth
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            (t.parse::<f64>().unwrap(), f.parse::<f64>().unwrap())
+        })
+        .unzip();
+    let (et, ef): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
+    let m = cochlea_engine::eval::melody::evaluate(&rt, &rf, &et, &ef, 50.0);
+    assert!(m.raw_pitch_accuracy > 0.95, "{m:?}");
+
+    // The notes: a standard MIDI file whose notes are the CSV's, every NoteOn closed.
+    let bytes = std::fs::read(&mid).unwrap();
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    let mut on = 0;
+    let mut open = std::collections::HashMap::new();
+    for e in smf.tracks.iter().flatten() {
+        if let midly::TrackEventKind::Midi { message, .. } = e.kind {
+            match message {
+                midly::MidiMessage::NoteOn { key, vel } if vel > 0 => {
+                    on += 1;
+                    *open.entry(key.as_int()).or_insert(0) += 1;
+                }
+                midly::MidiMessage::NoteOff { key, .. }
+                | midly::MidiMessage::NoteOn { key, .. } => {
+                    *open.entry(key.as_int()).or_insert(0) -= 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(open.values().all(|&n| n == 0), "{open:?}");
+    let csv = std::fs::read_to_string(dir.join("piano.notes.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("onset_s,offset_s,midi_note,velocity"));
+    let notes: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(notes.len(), on);
+    assert!(notes
+        .iter()
+        .all(|n| n[1] > n[0] && (1.0..=127.0).contains(&n[3])));
+    let reference = cochlea_engine::eval::transcription::notes_from_f0(&rt, &rf, 50.0);
+    let est: Vec<_> = notes
+        .iter()
+        .map(|n| cochlea_engine::eval::transcription::Note {
+            onset_s: n[0],
+            offset_s: n[1],
+            pitch_hz: cochlea_engine::eval::transcription::midi_to_hz(n[2]),
+        })
+        .collect();
+    let f = cochlea_engine::eval::transcription::score(&reference, &est, 0.05, 50.0);
+    assert!(f.f_measure > 0.8, "{f:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn every_readable_format_rate_and_layout_finds_the_hits() {
     let dir = temp_dir("formats");
     let inputs = dir.join("in");
@@ -62,15 +154,30 @@ fn every_readable_format_rate_and_layout_finds_the_hits() {
     assert_eq!(
         files_under(&out),
         strings(&[
+            "hits.mp3/notes.csv",
+            "hits.mp3/notes.mid",
             "hits.mp3/onsets.txt",
+            "hits.mp3/pitch.csv",
             "hits.mp3/summary.json",
+            "hits.ogg/notes.csv",
+            "hits.ogg/notes.mid",
             "hits.ogg/onsets.txt",
+            "hits.ogg/pitch.csv",
             "hits.ogg/summary.json",
+            "wav/mono_8k/notes.csv",
+            "wav/mono_8k/notes.mid",
             "wav/mono_8k/onsets.txt",
+            "wav/mono_8k/pitch.csv",
             "wav/mono_8k/summary.json",
+            "wav/six_96k/notes.csv",
+            "wav/six_96k/notes.mid",
             "wav/six_96k/onsets.txt",
+            "wav/six_96k/pitch.csv",
             "wav/six_96k/summary.json",
+            "wav/stereo_48k/notes.csv",
+            "wav/stereo_48k/notes.mid",
             "wav/stereo_48k/onsets.txt",
+            "wav/stereo_48k/pitch.csv",
             "wav/stereo_48k/summary.json",
         ])
     );
@@ -142,25 +249,41 @@ fn results_do_not_depend_on_block_size_or_parallelism() {
     hits_wav(&inputs.join("b.wav"), 44_100, 2);
     let run = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
-        let mut args = vec!["analyze", s(&inputs), "-o", s(&out), "--only", "onsets"];
+        let mut args = vec![
+            "analyze",
+            s(&inputs),
+            "-o",
+            s(&out),
+            "--only",
+            "onsets,pitch,notes",
+        ];
         args.extend_from_slice(extra);
         assert_code(&cochlea(&args), 0);
         assert_eq!(
             files_under(&out),
             strings(&[
+                "a/notes.csv",
+                "a/notes.mid",
                 "a/onsets.txt",
+                "a/pitch.csv",
                 "a/summary.json",
+                "b/notes.csv",
+                "b/notes.mid",
                 "b/onsets.txt",
+                "b/pitch.csv",
                 "b/summary.json"
             ])
         );
-        (
-            std::fs::read_to_string(out.join("a/onsets.txt")).unwrap(),
-            std::fs::read_to_string(out.join("b/onsets.txt")).unwrap(),
-        )
+        ["a", "b"].map(|n| {
+            ["onsets.txt", "pitch.csv", "notes.csv"]
+                .map(|f| std::fs::read_to_string(out.join(n).join(f)).unwrap())
+        })
     };
     let reference = run("o1", &["--jobs", "1", "--block", "1024"]);
-    assert!(reference.0.lines().count() > 30);
+    assert!(reference[0][0].lines().count() > 30);
+    // Pitch rows every hop, and notes on the guitar.
+    assert!(reference[0][1].lines().count() > 1000);
+    assert!(reference[0][2].lines().count() > 10);
     assert_eq!(run("o2", &["--jobs", "2", "--block", "17"]), reference);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -197,9 +320,15 @@ fn one_bad_file_is_reported_and_the_others_go_on() {
     assert_eq!(
         files_under(&out),
         strings(&[
+            "good/notes.csv",
+            "good/notes.mid",
             "good/onsets.txt",
+            "good/pitch.csv",
             "good/summary.json",
+            "sub/good2/notes.csv",
+            "sub/good2/notes.mid",
             "sub/good2/onsets.txt",
+            "sub/good2/pitch.csv",
             "sub/good2/summary.json",
         ])
     );
@@ -442,10 +571,32 @@ fn demo_finds_the_onsets_it_synthesised_and_can_run_again() {
             .unwrap();
         assert!(f >= 0.95, "{text}");
         assert!(text.contains("onset latency"), "{text}");
+        let notes_f: f64 = text
+            .split("notes: ")
+            .nth(1)
+            .and_then(|t| t.split("F-measure ").nth(1))
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no note score: {text}"));
+        assert!(notes_f >= 0.9, "{text}");
+        let rpa: f64 = text
+            .split("raw pitch accuracy ")
+            .nth(1)
+            .and_then(|t| t.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("no pitch score: {text}"));
+        assert!(rpa >= 0.9, "{text}");
     }
     assert_eq!(
         files_under(&dir),
-        strings(&["input.wav", "onsets.txt", "summary.json"])
+        strings(&[
+            "input.wav",
+            "notes.csv",
+            "notes.mid",
+            "onsets.txt",
+            "pitch.csv",
+            "summary.json"
+        ])
     );
     let j = read_json(&dir.join("summary.json"));
     assert_eq!(j["input"]["duration_s"], 7.0);
@@ -544,13 +695,21 @@ fn ctrl_c_stops_an_analysis_leaving_only_finished_outputs() {
         last.contains("not analysed (no output left for them)"),
         "{last}"
     );
-    // Finished inputs have both outputs; nothing else is there, not even temporary files.
+    // Finished inputs have all their outputs; nothing else is there, not even temporary files.
     let files = files_under(&out);
-    let done = files.len() / 2;
+    let done = files.len() / 5;
     assert!((1..6).contains(&done), "{files:?}");
     for f in &files {
         assert!(
-            f.ends_with("/onsets.txt") || f.ends_with("/summary.json"),
+            [
+                "/onsets.txt",
+                "/pitch.csv",
+                "/notes.mid",
+                "/notes.csv",
+                "/summary.json"
+            ]
+            .iter()
+            .any(|k| f.ends_with(k)),
             "{files:?}"
         );
     }

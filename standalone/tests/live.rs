@@ -161,7 +161,16 @@ fn ctrl_c_stops_cleanly_and_flushes_the_recording() {
     let onsets = read_times(&out.join("onsets.txt"));
     assert_eq!(j["events"]["onset"].as_u64(), Some(onsets.len() as u64));
     assert!(!onsets.is_empty() && onsets.iter().all(|&t| t <= secs));
-    assert_eq!(files_under(&out), ["onsets.txt", "summary.json"]);
+    assert_eq!(
+        files_under(&out),
+        [
+            "notes.csv",
+            "notes.mid",
+            "onsets.txt",
+            "pitch.csv",
+            "summary.json"
+        ]
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

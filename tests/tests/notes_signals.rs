@@ -44,7 +44,11 @@ fn render(segs: &[Seg]) -> Vec<f32> {
             let target = if s.midi.is_some() { s.gain } else { 0.0 };
             gain += (target - gain) * (1.0 - (-1.0 / (0.002 * SR)).exp());
             let attack = (i as f64 / (0.005 * SR)).min(1.0);
-            let a = if s.midi.is_some() { gain * attack.max(0.2) } else { gain };
+            let a = if s.midi.is_some() {
+                gain * attack.max(0.2)
+            } else {
+                gain
+            };
             phase += 2.0 * std::f64::consts::PI * f / SR;
             let v: f64 = (1..=6).map(|h| (h as f64 * phase).sin() / h as f64).sum();
             x.push((a * v * 0.6) as f32);
@@ -113,7 +117,10 @@ fn notes_of(x: &[f32], tweak: impl Fn(&mut EngineConfig)) -> (Vec<N>, Engine) {
             _ => {}
         }
     }
-    assert!(notes.iter().all(|n| !n.off.is_nan()), "a note left on: {notes:?}");
+    assert!(
+        notes.iter().all(|n| !n.off.is_nan()),
+        "a note left on: {notes:?}"
+    );
     (notes, e)
 }
 
@@ -136,14 +143,28 @@ fn a_detached_melody_gives_its_notes() {
     for (k, (n, &m)) in notes.iter().zip(&midis).enumerate() {
         assert_eq!(n.midi as f64, m, "{k}: {notes:?}");
         let (on, off) = (t[1 + 2 * k], t[2 + 2 * k]);
-        assert!(close(n.on, on, 0.02), "{k}: starts {:.3} s, not {on:.3} s", n.on);
-        assert!(close(n.off, off, 0.03), "{k}: ends {:.3} s, not {off:.3} s", n.off);
+        assert!(
+            close(n.on, on, 0.02),
+            "{k}: starts {:.3} s, not {on:.3} s",
+            n.on
+        );
+        assert!(
+            close(n.off, off, 0.03),
+            "{k}: ends {:.3} s, not {off:.3} s",
+            n.off
+        );
     }
 }
 
 #[test]
 fn a_legato_change_starts_a_new_note_without_an_onset() {
-    let segs = [rest(0.2), seg(64.0, 0.5), seg(67.0, 0.5), seg(62.0, 0.5), rest(0.3)];
+    let segs = [
+        rest(0.2),
+        seg(64.0, 0.5),
+        seg(67.0, 0.5),
+        seg(62.0, 0.5),
+        rest(0.3),
+    ];
     let t = starts(&segs);
     for use_onsets in [true, false] {
         let (notes, _) = notes_of(&render(&segs), |c| c.notes.use_onsets = use_onsets);
@@ -163,10 +184,20 @@ fn a_re_attacked_note_is_retriggered_but_a_glitch_is_not() {
     // The same pitch, dipping 20 dB for 25 ms and attacking again.
     let mut re = seg(69.0, 0.4);
     re.gain = 0.03;
-    let segs = [rest(0.2), seg(69.0, 0.5), Seg { len_s: 0.025, ..re }, seg(69.0, 0.5), rest(0.3)];
+    let segs = [
+        rest(0.2),
+        seg(69.0, 0.5),
+        Seg { len_s: 0.025, ..re },
+        seg(69.0, 0.5),
+        rest(0.3),
+    ];
     let t = starts(&segs);
     let (notes, _) = notes_of(&render(&segs), |_| {});
-    assert_eq!(notes.iter().filter(|n| n.midi == 69).count(), 2, "{notes:?}");
+    assert_eq!(
+        notes.iter().filter(|n| n.midi == 69).count(),
+        2,
+        "{notes:?}"
+    );
     assert!(close(notes[1].on, t[3], 0.03), "{notes:?}");
     // Without onsets there is nothing to say the note was played again, unless voicing stops.
     let (notes, _) = notes_of(&render(&segs), |c| c.notes.use_onsets = false);
@@ -204,7 +235,10 @@ fn velocity_follows_loudness() {
     loud.gain = 0.6;
     let mut soft = seg(67.0, 0.4);
     soft.gain = 0.03;
-    let (notes, _) = notes_of(&render(&[rest(0.2), loud, rest(0.2), soft, rest(0.2)]), |_| {});
+    let (notes, _) = notes_of(
+        &render(&[rest(0.2), loud, rest(0.2), soft, rest(0.2)]),
+        |_| {},
+    );
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[0].vel > notes[1].vel + 30, "{notes:?}");
     assert!(notes.iter().all(|n| (1..=127).contains(&n.vel)));
@@ -222,7 +256,14 @@ fn vibrato_stays_one_note() {
 
 #[test]
 fn notes_leave_within_the_stated_delay() {
-    let segs = [rest(0.2), seg(57.0, 0.3), rest(0.1), seg(59.0, 0.3), seg(60.0, 0.3), rest(0.3)];
+    let segs = [
+        rest(0.2),
+        seg(57.0, 0.3),
+        rest(0.1),
+        seg(59.0, 0.3),
+        seg(60.0, 0.3),
+        rest(0.3),
+    ];
     let (notes, e) = notes_of(&render(&segs), |_| {});
     assert_eq!(notes.len(), 3, "{notes:?}");
     let stated = e.latency_samples(Output::Notes) as u64;
@@ -233,6 +274,9 @@ fn notes_leave_within_the_stated_delay() {
         assert!(delay <= bound + block, "{delay} > {bound}");
         // Stamped at the note's first frame or an onset just before it: about the stated
         // latency after it.
-        assert!(delay + 2 * e.pitch_hop_samples() as u64 >= stated, "{delay} < {stated}");
+        assert!(
+            delay + 2 * e.pitch_hop_samples() as u64 >= stated,
+            "{delay} < {stated}"
+        );
     }
 }

@@ -67,10 +67,22 @@ fn pitch_and_notes_meet_their_accuracy_floors() {
     let (melody, notes) = subset();
     let s = melody.scores();
     eprintln!("pooled: {s:?}\nnotes: {notes:?}");
-    assert!(s.raw_pitch_accuracy >= 0.87, "RPA {:.3}", s.raw_pitch_accuracy);
-    assert!(s.raw_chroma_accuracy >= 0.91, "RCA {:.3}", s.raw_chroma_accuracy);
+    assert!(
+        s.raw_pitch_accuracy >= 0.87,
+        "RPA {:.3}",
+        s.raw_pitch_accuracy
+    );
+    assert!(
+        s.raw_chroma_accuracy >= 0.91,
+        "RCA {:.3}",
+        s.raw_chroma_accuracy
+    );
     assert!(s.voicing_recall >= 0.97, "VR {:.3}", s.voicing_recall);
-    assert!(s.voicing_false_alarm <= 0.52, "VFA {:.3}", s.voicing_false_alarm);
+    assert!(
+        s.voicing_false_alarm <= 0.52,
+        "VFA {:.3}",
+        s.voicing_false_alarm
+    );
     assert!(s.overall_accuracy >= 0.80, "OA {:.3}", s.overall_accuracy);
     assert!(notes.f_measure >= 0.78, "notes F {:.3}", notes.f_measure);
 }

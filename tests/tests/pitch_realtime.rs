@@ -53,7 +53,10 @@ fn assert_notes_closed(events: &[Event]) {
             Event::NoteOn {
                 sample, midi_note, ..
             } => {
-                assert!(on.is_none(), "NoteOn {midi_note} at {sample} while {on:?} sounds");
+                assert!(
+                    on.is_none(),
+                    "NoteOn {midi_note} at {sample} while {on:?} sounds"
+                );
                 on = Some((midi_note, sample));
             }
             Event::NoteOff { sample, midi_note } => {
@@ -75,13 +78,24 @@ fn any_block_segmentation_gives_identical_pitch_and_notes() {
     let patterns: [&[usize]; 6] = [&[4096], &[1], &[7], &[64], &[480], &random];
     let reference = run_with(&signal, patterns[0]);
     let pitch = count(&reference, |e| matches!(e, Event::Pitch { .. }));
-    let voiced = count(&reference, |e| matches!(e, Event::Pitch { f0_hz, .. } if *f0_hz > 0.0));
+    let voiced = count(
+        &reference,
+        |e| matches!(e, Event::Pitch { f0_hz, .. } if *f0_hz > 0.0),
+    );
     let notes = count(&reference, |e| matches!(e, Event::NoteOn { .. }));
-    assert!(pitch > 1000 && voiced > 500 && notes > 10, "{pitch} {voiced} {notes}");
+    assert!(
+        pitch > 1000 && voiced > 500 && notes > 10,
+        "{pitch} {voiced} {notes}"
+    );
     assert_notes_closed(&reference.events);
     for p in &patterns[1..] {
         let run = run_with(&signal, p);
-        assert_eq!(run.events, reference.events, "blocks {:?}...", &p[..p.len().min(3)]);
+        assert_eq!(
+            run.events,
+            reference.events,
+            "blocks {:?}...",
+            &p[..p.len().min(3)]
+        );
         assert_eq!(run.audio, reference.audio);
     }
 }
@@ -90,7 +104,10 @@ fn any_block_segmentation_gives_identical_pitch_and_notes() {
 fn process_parameter_changes_finish_and_reset_never_allocate() {
     reset_violation_count();
     assert_no_alloc(|| drop(std::hint::black_box(vec![1u8; 16])));
-    assert!(violation_count() > 0, "assert_no_alloc did not see an allocation");
+    assert!(
+        violation_count() > 0,
+        "assert_no_alloc did not see an allocation"
+    );
     reset_violation_count();
 
     let signal = melody();
@@ -106,9 +123,15 @@ fn process_parameter_changes_finish_and_reset_never_allocate() {
             handle
                 .set_pitch_voicing_threshold(0.3 + (i % 5) as f32 * 0.1)
                 .unwrap();
-            handle.set_pitch_silence_gate(-70.0 + (i % 3) as f32).unwrap();
-            handle.set_notes_min_length(0.02 + (i % 4) as f32 * 0.02).unwrap();
-            handle.set_notes_stability(40.0 + (i % 3) as f32 * 10.0).unwrap();
+            handle
+                .set_pitch_silence_gate(-70.0 + (i % 3) as f32)
+                .unwrap();
+            handle
+                .set_notes_min_length(0.02 + (i % 4) as f32 * 0.02)
+                .unwrap();
+            handle
+                .set_notes_stability(40.0 + (i % 3) as f32 * 10.0)
+                .unwrap();
             let _ = e.latency_samples(Output::Notes);
             let _ = e.max_event_delay_samples(Output::Notes);
             while let Some(ev) = rx.pop() {
@@ -138,11 +161,22 @@ fn hostile_input_never_panics_and_tracking_resumes() {
         (
             "inf",
             (0..n)
-                .map(|i| if i % 2 == 0 { f32::INFINITY } else { f32::NEG_INFINITY })
+                .map(|i| {
+                    if i % 2 == 0 {
+                        f32::INFINITY
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
                 .collect(),
         ),
         ("denormal", vec![1e-41; n]),
-        ("huge", (0..n).map(|i| if i % 3 == 0 { 1e30 } else { -1e30 }).collect()),
+        (
+            "huge",
+            (0..n)
+                .map(|i| if i % 3 == 0 { 1e30 } else { -1e30 })
+                .collect(),
+        ),
         ("dc", vec![1.0; n]),
         ("full-scale noise", noise(n, 1.0, 3)),
         (
@@ -196,9 +230,10 @@ fn hostile_input_never_panics_and_tracking_resumes() {
             &mid[..mid.len().min(5)]
         );
         let near = |s: u64| s.abs_diff(start) < (0.02 * SR) as u64;
-        let a = run.events.iter().any(|ev| {
-            matches!(*ev, Event::NoteOn { sample, midi_note: 57, .. } if near(sample))
-        });
+        let a = run
+            .events
+            .iter()
+            .any(|ev| matches!(*ev, Event::NoteOn { sample, midi_note: 57, .. } if near(sample)));
         assert!(a, "{name}: no note A3 for the tone");
     }
 }
@@ -216,7 +251,12 @@ fn reset_gives_the_same_output_as_a_fresh_engine_and_closes_the_sounding_note() 
     );
     let (mut e, mut rx) = engine(512);
     // Stop in the middle of a note: the first half ends while the flute plays.
-    let first = run_blocks(&mut e, &mut rx, &[&signal[0][..half], &signal[1][..half]], &[300]);
+    let first = run_blocks(
+        &mut e,
+        &mut rx,
+        &[&signal[0][..half], &signal[1][..half]],
+        &[300],
+    );
     let ons = count(&first, |e| matches!(e, Event::NoteOn { .. }));
     let offs = count(&first, |e| matches!(e, Event::NoteOff { .. }));
     assert_eq!(ons, offs + 1, "the test needs a note sounding at the reset");
@@ -230,7 +270,12 @@ fn reset_gives_the_same_output_as_a_fresh_engine_and_closes_the_sounding_note() 
     let mut all = first.events.clone();
     all.extend(&closing);
     assert_notes_closed(&all);
-    let again = run_blocks(&mut e, &mut rx, &[&signal[0][half..], &signal[1][half..]], &[512]);
+    let again = run_blocks(
+        &mut e,
+        &mut rx,
+        &[&signal[0][half..], &signal[1][half..]],
+        &[512],
+    );
     assert_eq!(again, expected);
 }
 
@@ -239,7 +284,10 @@ fn finish_closes_the_sounding_note_once() {
     let tone = sine(SR, 1.0, 440.0, 0.4);
     let (mut e, mut rx) = engine(256);
     let run = run_blocks(&mut e, &mut rx, &[&tone, &tone], &[256]);
-    assert_eq!(count(&run, |e| matches!(e, Event::NoteOn { midi_note: 69, .. })), 1);
+    assert_eq!(
+        count(&run, |e| matches!(e, Event::NoteOn { midi_note: 69, .. })),
+        1
+    );
     assert_eq!(count(&run, |e| matches!(e, Event::NoteOff { .. })), 0);
     e.finish();
     let closing: Vec<Event> = rx.drain().collect();
@@ -267,14 +315,29 @@ fn invalid_pitch_and_note_settings_are_refused_with_a_specific_error() {
         Engine::new(c).err().expect("must be refused")
     };
     for (name, f) in [
-        ("pitch.fmin_hz", &(|c: &mut EngineConfig| c.pitch.fmin_hz = 10.0) as &dyn Fn(&mut EngineConfig)),
-        ("pitch.fmax_hz", &|c: &mut EngineConfig| c.pitch.fmax_hz = 100.0),
-        ("pitch.fmax_hz", &|c: &mut EngineConfig| c.pitch.fmax_hz = 12_000.0),
+        (
+            "pitch.fmin_hz",
+            &(|c: &mut EngineConfig| c.pitch.fmin_hz = 10.0) as &dyn Fn(&mut EngineConfig),
+        ),
+        ("pitch.fmax_hz", &|c: &mut EngineConfig| {
+            c.pitch.fmax_hz = 100.0
+        }),
+        ("pitch.fmax_hz", &|c: &mut EngineConfig| {
+            c.pitch.fmax_hz = 12_000.0
+        }),
         ("pitch.hop_s", &|c: &mut EngineConfig| c.pitch.hop_s = 0.05),
-        ("pitch.lag_frames", &|c: &mut EngineConfig| c.pitch.lag_frames = 99),
-        ("pitch.voicing_threshold", &|c: &mut EngineConfig| c.pitch.voicing_threshold = 1.5),
-        ("notes.min_note_s", &|c: &mut EngineConfig| c.notes.min_note_s = 0.5),
-        ("notes.stability_cents", &|c: &mut EngineConfig| c.notes.stability_cents = f32::NAN),
+        ("pitch.lag_frames", &|c: &mut EngineConfig| {
+            c.pitch.lag_frames = 99
+        }),
+        ("pitch.voicing_threshold", &|c: &mut EngineConfig| {
+            c.pitch.voicing_threshold = 1.5
+        }),
+        ("notes.min_note_s", &|c: &mut EngineConfig| {
+            c.notes.min_note_s = 0.5
+        }),
+        ("notes.stability_cents", &|c: &mut EngineConfig| {
+            c.notes.stability_cents = f32::NAN
+        }),
     ] {
         match bad(f) {
             ConfigError::OutOfRange { name: n, .. } => assert_eq!(n, name),

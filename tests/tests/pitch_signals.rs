@@ -71,13 +71,25 @@ fn harmonic(sr: f64, len_s: f64, f0: f64, harmonics: &[f64]) -> Vec<f32> {
 }
 
 /// Every frame from `from` s to `to` s must be voiced within `tol` cents of `want(t)`.
-fn assert_follows(frames: &[Frame], from: f64, to: f64, tol: f64, want: impl Fn(f64) -> f64, what: &str) {
+fn assert_follows(
+    frames: &[Frame],
+    from: f64,
+    to: f64,
+    tol: f64,
+    want: impl Fn(f64) -> f64,
+    what: &str,
+) {
     let inside: Vec<&Frame> = frames.iter().filter(|f| f.t >= from && f.t <= to).collect();
     assert!(inside.len() > 10, "{what}: too few frames");
     for f in inside {
         assert!(f.f0 > 0.0, "{what}: unvoiced at {:.3} s ({f:?})", f.t);
         let c = cents(f.f0, want(f.t));
-        assert!(c.abs() <= tol, "{what}: {:.1} cents off at {:.3} s ({f:?})", c, f.t);
+        assert!(
+            c.abs() <= tol,
+            "{what}: {:.1} cents off at {:.3} s ({f:?})",
+            c,
+            f.t
+        );
     }
 }
 
@@ -85,15 +97,22 @@ fn assert_follows(frames: &[Frame], from: f64, to: f64, tol: f64, want: impl Fn(
 fn sines_and_harmonic_tones_from_30_hz_to_2_khz_within_10_cents() {
     let c = config(SR, 27.5, 2_100.0);
     let rich: Vec<f64> = (1..=10).map(|h| 1.0 / h as f64).collect();
-    for f in [30.0, 41.2, 55.0, 82.4, 110.0, 196.0, 261.6, 440.0, 659.3, 1_046.5, 1_568.0, 2_000.0] {
+    for f in [
+        30.0, 41.2, 55.0, 82.4, 110.0, 196.0, 261.6, 440.0, 659.3, 1_046.5, 1_568.0, 2_000.0,
+    ] {
         for (name, x) in [
             ("sine", sine(SR, 1.5, f, 0.5)),
             ("harmonic", harmonic(SR, 1.5, f, &rich)),
         ] {
             let frames = track(&c, &x);
             assert_follows(&frames, 0.2, 1.3, 10.0, |_| f, &format!("{name} {f} Hz"));
-            let settled: Vec<&Frame> = frames.iter().filter(|fr| fr.t > 0.2 && fr.t < 1.3).collect();
-            assert!(settled.iter().all(|fr| fr.voiced_prob > 0.9 && fr.confidence > 0.9));
+            let settled: Vec<&Frame> = frames
+                .iter()
+                .filter(|fr| fr.t > 0.2 && fr.t < 1.3)
+                .collect();
+            assert!(settled
+                .iter()
+                .all(|fr| fr.voiced_prob > 0.9 && fr.confidence > 0.9));
         }
     }
 }
@@ -121,7 +140,14 @@ fn weak_or_missing_fundamentals_do_not_jump_an_octave() {
         let odd = harmonic(SR, 1.2, f, &[1.0, 0.0, 0.5, 0.0, 0.3, 0.0, 0.2]);
         for (name, x) in [("missing", missing), ("weak", weak), ("odd", odd)] {
             let frames = track(&c, &x);
-            assert_follows(&frames, 0.2, 1.0, 10.0, |_| f, &format!("{name} fundamental, {f} Hz"));
+            assert_follows(
+                &frames,
+                0.2,
+                1.0,
+                10.0,
+                |_| f,
+                &format!("{name} fundamental, {f} Hz"),
+            );
         }
     }
 }
@@ -132,7 +158,10 @@ fn silence_and_noise_are_unvoiced() {
     let silence = vec![0.0f32; (2.0 * SR) as usize];
     let frames = track(&c, &silence);
     assert!(!frames.is_empty());
-    assert!(frames.iter().all(|f| f.f0 == 0.0 && f.voiced_prob < 0.01), "silence voiced");
+    assert!(
+        frames.iter().all(|f| f.f0 == 0.0 && f.voiced_prob < 0.01),
+        "silence voiced"
+    );
     for (seed, amp) in [(1, 0.05f32), (2, 0.3), (3, 1.0)] {
         let x = noise((3.0 * SR) as usize, amp, seed);
         let frames = track(&c, &x);
@@ -213,7 +242,8 @@ fn a_tone_burst_is_placed_in_time_and_emitted_at_the_stated_latency() {
     let mut hop = None;
     let mut last = None;
     for (i, s) in x.iter().enumerate() {
-        e.process(&[std::slice::from_ref(s)], &mut [&mut out]).unwrap();
+        e.process(&[std::slice::from_ref(s)], &mut [&mut out])
+            .unwrap();
         while let Some(ev) = rx.pop() {
             if let Event::Pitch { sample, f0_hz, .. } = ev {
                 // Emitted exactly `latency` after the frame centre it describes.
@@ -233,7 +263,10 @@ fn a_tone_burst_is_placed_in_time_and_emitted_at_the_stated_latency() {
     let end = *voiced.last().unwrap() as f64 / SR;
     // Voicing begins once the tone fills a good part of the frame centred on it, and ends as it
     // leaves: within 10 ms of the true edges.
-    assert!((first - 0.5).abs() <= 0.010, "voicing starts at {first:.4} s");
+    assert!(
+        (first - 0.5).abs() <= 0.010,
+        "voicing starts at {first:.4} s"
+    );
     assert!((end - 1.0).abs() <= 0.010, "voicing ends at {end:.4} s");
 }
 

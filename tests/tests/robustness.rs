@@ -1,7 +1,8 @@
 //! Property-based robustness: random configurations, random block sizes, parameter changes from a
 //! second thread while audio runs, and hostile input (NaN, infinities, denormals, +-1e30, DC,
 //! silence runs, full-scale noise). Whatever happens: no panic, finite output, a constant audio
-//! latency, onsets in order with finite strengths.
+//! latency, events of each kind in order with finite values, and every `NoteOn` closed by its
+//! `NoteOff` once the stream ends (`Engine::finish`).
 //!
 //! The suite runs a bounded number of cases (`PROPTEST_CASES`, default 200). For a long run:
 //! `PROPTEST_CASES=5000 cargo test --release -p cochlea-tests --test robustness`.
@@ -88,11 +89,32 @@ fn config() -> impl Strategy<Value = EngineConfig> {
         0usize..5,
         (0.0f32..=1.0, 0.0f32..=1.0, -120.0f32..=0.0, 0u32..=8),
         (0.01f64..0.1, 0.002f64..0.01),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            30.0f64..300.0,
+            2.0f64..20.0,
+            0u32..6,
+        ),
     )
         .prop_map(
-            |(sr, ch, max_block, m, (sens, ioi, gate, la), (window, hop))| {
+            |(
+                sr,
+                ch,
+                max_block,
+                m,
+                (sens, ioi, gate, la),
+                (window, hop),
+                (pitch, notes, fmin, span, lag),
+            )| {
                 let mut c = EngineConfig::new(sr, ch, max_block);
-                c.event_capacity = 64;
+                // Small, so drops happen, unless notes run: their pairing is checked.
+                c.event_capacity = if notes { 1 << 14 } else { 64 };
+                c.pitch.enabled = pitch;
+                c.notes.enabled = notes;
+                c.pitch.fmin_hz = fmin;
+                c.pitch.fmax_hz = (fmin * span).min(5_000.0).min(sr / 4.0).max(2.0 * fmin);
+                c.pitch.lag_frames = lag;
                 c.onset.method = OnsetMethod::ALL[m];
                 c.onset.sensitivity = sens;
                 c.onset.min_interval_s = ioi;
@@ -141,6 +163,10 @@ proptest! {
                 let _ = handle.set_onset_min_interval((i % 7) as f32 / 20.0);
                 let _ = handle.set_onset_silence_gate(-((i % 120) as f32));
                 let _ = handle.set_onset_lookahead(i % 9);
+                let _ = handle.set_pitch_voicing_threshold((i % 11) as f32 / 10.0);
+                let _ = handle.set_pitch_silence_gate(-((i % 100) as f32));
+                let _ = handle.set_notes_min_length(0.01 + (i % 20) as f32 / 100.0);
+                let _ = handle.set_notes_stability(10.0 + (i % 10) as f32 * 10.0);
                 i = i.wrapping_add(1);
                 std::thread::yield_now();
             }
@@ -151,7 +177,43 @@ proptest! {
         let mut x = block_seed | 1;
         let mut start = 0;
         let mut last_onset = None;
+        let mut last_pitch = None;
+        let mut sounding: Option<(u8, u64)> = None;
         let mut failure = None;
+        let mut check = |ev: Event, failure: &mut Option<String>| match ev {
+            Event::Onset { sample, strength } => {
+                if !strength.is_finite() {
+                    *failure = Some(format!("non-finite strength at {sample}"));
+                }
+                if last_onset.is_some_and(|l| sample <= l) {
+                    *failure = Some(format!("onset at {sample} after one at {last_onset:?}"));
+                }
+                last_onset = Some(sample);
+            }
+            Event::Pitch { sample, f0_hz, voiced_prob, confidence } => {
+                if !(f0_hz.is_finite() && voiced_prob.is_finite() && confidence.is_finite()) {
+                    *failure = Some(format!("non-finite pitch event at {sample}"));
+                }
+                if last_pitch.is_some_and(|l| sample <= l) {
+                    *failure = Some(format!("pitch at {sample} after one at {last_pitch:?}"));
+                }
+                last_pitch = Some(sample);
+            }
+            Event::NoteOn { sample, midi_note, velocity } => {
+                if let Some((n, at)) = sounding {
+                    *failure = Some(format!("NoteOn {midi_note} at {sample} while {n} from {at} sounds"));
+                }
+                if midi_note > 127 || !(1..=127).contains(&velocity) {
+                    *failure = Some(format!("NoteOn {midi_note} velocity {velocity}"));
+                }
+                sounding = Some((midi_note, sample));
+            }
+            Event::NoteOff { sample, midi_note } => match sounding.take() {
+                Some((n, at)) if n == midi_note && sample >= at => {}
+                other => *failure = Some(format!("NoteOff {midi_note} at {sample}, sounding {other:?}")),
+            },
+            _ => {}
+        };
         while start < signal.len() && failure.is_none() {
             x ^= x << 13;
             x ^= x >> 7;
@@ -172,17 +234,19 @@ proptest! {
                 failure = Some("audio latency changed".into());
             }
             for ev in rx.drain() {
-                if let Event::Onset { sample, strength } = ev {
-                    if !strength.is_finite() {
-                        failure = Some(format!("non-finite strength at {sample}"));
-                    }
-                    if last_onset.is_some_and(|l| sample <= l) {
-                        failure = Some(format!("onset at {sample} after one at {last_onset:?}"));
-                    }
-                    last_onset = Some(sample);
-                }
+                check(ev, &mut failure);
             }
             start += len;
+        }
+        // The end of the stream closes a sounding note.
+        engine.finish();
+        for ev in rx.drain() {
+            check(ev, &mut failure);
+        }
+        if failure.is_none() && rx.dropped() == 0 {
+            if let Some((n, at)) = sounding {
+                failure = Some(format!("NoteOn {n} at {at} never closed"));
+            }
         }
         stop.store(true, Ordering::Relaxed);
         changer.join().unwrap();

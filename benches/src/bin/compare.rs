@@ -8,7 +8,8 @@
 //! Speed is CPU time per second of audio, as "x real time" (audio seconds / CPU seconds), single
 //! threaded, measured the same way for everyone:
 //! - Cochlea: decoding and analysis in this process (thread CPU time);
-//! - aubio: the whole `aubioonset` process, decoding included (`getrusage` of the child);
+//! - aubio: the whole `aubioonset` / `aubiopitch` process, decoding included (`getrusage` of
+//!   the child);
 //! - librosa: the analysis call only, audio already loaded (`time.process_time()`), so Python's
 //!   start-up and decoding are not charged to it.
 //!
@@ -19,6 +20,7 @@ use std::process::Command;
 use clap::Parser;
 use cochlea::analyze::{analyze, FILE_BLOCK};
 use cochlea::audio::read_audio;
+use cochlea_engine::eval::melody::{counts, MelodyCounts};
 use cochlea_engine::eval::onset::{score, OnsetTotals};
 use cochlea_engine::EngineConfig;
 use cochlea_tests::corpus;
@@ -217,6 +219,103 @@ fn onsets(dir: &Path) -> Vec<Row> {
     rows
 }
 
+fn pitch_accuracy(results: &[MelodyCounts]) -> String {
+    let mut total = MelodyCounts::default();
+    for k in results {
+        total.add(k);
+    }
+    let s = total.scores();
+    format!(
+        "RPA {:.3}, RCA {:.3}, VR {:.3}, VFA {:.3}, OA {:.3}",
+        s.raw_pitch_accuracy,
+        s.raw_chroma_accuracy,
+        s.voicing_recall,
+        s.voicing_false_alarm,
+        s.overall_accuracy
+    )
+}
+
+fn pitch(dir: &Path) -> Vec<Row> {
+    let items = corpus::items(dir, ".f0.csv");
+    let truth: Vec<(Vec<f64>, Vec<f64>)> = items
+        .iter()
+        .map(|i| cochlea_benches::pitch::read_truth(i).expect("truth"))
+        .collect();
+    let mut rows = vec![];
+
+    // Cochlea, the pitch tracker alone, default settings.
+    let (mut cpu, mut audio_s, mut results) = (0.0, 0.0, vec![]);
+    for (item, (rt, rf)) in items.iter().zip(&truth) {
+        let t = thread_cpu_time();
+        let audio = read_audio(&item.audio).expect("corpus audio");
+        let mut config = EngineConfig::new(audio.sample_rate as f64, 1, FILE_BLOCK);
+        config.onset.enabled = false;
+        config.pitch.enabled = true;
+        let analysis = analyze(&audio, config, FILE_BLOCK).expect("analysis");
+        cpu += thread_cpu_time() - t;
+        audio_s += audio.duration_s();
+        let track = cochlea::output::pitch::PitchTrack::from_analysis(&analysis);
+        results.push(counts(rt, rf, &track.times_s, &track.freqs_hz, 50.0));
+    }
+    rows.push(Row {
+        tool: "Cochlea pitch (causal)".into(),
+        cpu_s: cpu,
+        audio_s,
+        accuracy: pitch_accuracy(&results),
+    });
+
+    for method in ["yinfft", "yin"] {
+        let before = children_cpu_time();
+        let mut results = vec![];
+        for (item, (rt, rf)) in items.iter().zip(&truth) {
+            match cochlea_benches::pitch::aubiopitch(&item.audio, method) {
+                Ok((et, ef)) => results.push(counts(rt, rf, &et, &ef, 50.0)),
+                Err(e) => {
+                    println!("aubiopitch: {e} (Debian: apt-get install aubio-tools); skipped");
+                    results.clear();
+                    break;
+                }
+            }
+        }
+        if !results.is_empty() {
+            rows.push(Row {
+                tool: format!("aubiopitch -p {method}"),
+                cpu_s: children_cpu_time() - before,
+                audio_s,
+                accuracy: pitch_accuracy(&results),
+            });
+        }
+    }
+
+    // librosa pyin (offline: Viterbi over the whole file).
+    if let Some(python) = cochlea_benches::peers::python() {
+        let files: Vec<&Path> = items.iter().map(|i| i.audio.as_path()).collect();
+        match librosa_run(&python, "pitch", &files) {
+            Ok((cpu, audio, tracks)) => {
+                let results: Vec<MelodyCounts> = tracks
+                    .iter()
+                    .zip(&truth)
+                    .map(|(track, (rt, rf))| {
+                        let rows = track.as_array().cloned().unwrap_or_default();
+                        let col = |i: usize| -> Vec<f64> {
+                            rows.iter().map(|r| r[i].as_f64().unwrap_or(0.0)).collect()
+                        };
+                        counts(rt, rf, &col(0), &col(1), 50.0)
+                    })
+                    .collect();
+                rows.push(Row {
+                    tool: "librosa pyin (offline)".into(),
+                    cpu_s: cpu,
+                    audio_s: audio,
+                    accuracy: pitch_accuracy(&results),
+                });
+            }
+            Err(e) => println!("librosa: failed: {e}"),
+        }
+    }
+    rows
+}
+
 fn main() {
     let args = Args::parse();
     let corpus = args.corpus.or_else(corpus::dev_corpus).unwrap_or_else(|| {
@@ -227,5 +326,9 @@ fn main() {
     print_table(
         &format!("onsets ({})", corpus.join("onsets").display()),
         &onsets(&corpus.join("onsets")),
+    );
+    print_table(
+        &format!("pitch ({})", corpus.join("pitch").display()),
+        &pitch(&corpus.join("pitch")),
     );
 }

@@ -89,8 +89,7 @@ pub fn hz_to_cents(f: f64) -> f64 {
 /// numpy's `allclose` (rtol 1e-5, atol 1e-8) for two series of the same length.
 fn allclose(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|(x, y)| (x - y).abs() <= 1e-8 + 1e-5 * y.abs())
 }
@@ -127,7 +126,10 @@ pub fn to_cent_voicing(
     }
     let ref_voicing: Vec<bool> = rf.iter().map(|&f| f > 0.0).collect();
     let ref_cents: Vec<f64> = rf.iter().map(|&f| hz_to_cents(f)).collect();
-    let mut est_voicing: Vec<f64> = ef.iter().map(|&f| if f > 0.0 { 1.0 } else { 0.0 }).collect();
+    let mut est_voicing: Vec<f64> = ef
+        .iter()
+        .map(|&f| if f > 0.0 { 1.0 } else { 0.0 })
+        .collect();
     let mut est_cents: Vec<f64> = ef.iter().map(|&f| hz_to_cents(f)).collect();
     let (mut ec, mut ev) = if allclose(&et, &rt) || et.is_empty() {
         (est_cents, est_voicing)

@@ -64,7 +64,12 @@ pub fn midi_to_hz(note: f64) -> f64 {
 /// estimates reference `r` may match), by augmenting paths (Kuhn's algorithm). Returns
 /// `(reference, estimate)` pairs, sorted by reference.
 fn maximum_matching(adj: &[Vec<usize>], n_est: usize) -> Vec<(usize, usize)> {
-    fn augment(r: usize, adj: &[Vec<usize>], seen: &mut [bool], owner: &mut [Option<usize>]) -> bool {
+    fn augment(
+        r: usize,
+        adj: &[Vec<usize>],
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+    ) -> bool {
         for &e in &adj[r] {
             if !seen[e] {
                 seen[e] = true;

@@ -239,7 +239,8 @@ pub struct MelodyFrame {
 /// let mut p = PredominantPitch::new(48_000, 512, &MelodyConfig::default());
 /// let frame = p.push_hop(&[0.0; 512]);
 /// assert!(!frame.voiced);
-/// assert_eq!(p.delay_samples(), 960 + 512 * 0); // 20 ms window centre; 10 ms lag < one hop
+/// // Half the 40 ms window; the 10 ms lag is less than one 512-sample hop, so no lag.
+/// assert_eq!(p.delay_samples(), 960);
 /// ```
 pub struct PredominantPitch {
     hop: usize,

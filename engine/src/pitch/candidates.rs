@@ -65,7 +65,11 @@ impl CandidateExtractor {
         let mut beta_probs = [0.0; THRESHOLDS];
         let mut prev = 0.0;
         for (i, p) in beta_probs.iter_mut().enumerate() {
-            let c = beta_cdf_integer((i + 1) as f64 / THRESHOLDS as f64, BETA.0 as u32, BETA.1 as u32);
+            let c = beta_cdf_integer(
+                (i + 1) as f64 / THRESHOLDS as f64,
+                BETA.0 as u32,
+                BETA.1 as u32,
+            );
             *p = c - prev;
             prev = c;
         }
@@ -105,8 +109,16 @@ impl CandidateExtractor {
         // Local minima of d' inside the lag range (the ends count if lower than their neighbour).
         for tau in lo..=hi {
             let v = cmndf[tau];
-            let left = if tau > lo { cmndf[tau - 1] } else { f64::INFINITY };
-            let right = if tau < hi { cmndf[tau + 1] } else { f64::INFINITY };
+            let left = if tau > lo {
+                cmndf[tau - 1]
+            } else {
+                f64::INFINITY
+            };
+            let right = if tau < hi {
+                cmndf[tau + 1]
+            } else {
+                f64::INFINITY
+            };
             if v < 1.0 && v < left && v <= right && self.dips.len() < self.dips.capacity() {
                 let (shift, depth) = if tau > lo && tau < hi {
                     parabolic(cmndf[tau - 1], v, cmndf[tau + 1])

@@ -149,7 +149,12 @@ impl PitchHmm {
     /// Pushes one frame's observation: `voiced_obs` for the `n` voiced bins and `unvoiced_obs`
     /// for the unvoiced state (scaled likelihoods, not all zero). Returns the posterior of the
     /// frame `lag` frames back (`lag` at most the maximum given to `new`), once there is one.
-    pub(crate) fn push(&mut self, voiced_obs: &[f64], unvoiced_obs: f64, lag: usize) -> Option<Posterior> {
+    pub(crate) fn push(
+        &mut self,
+        voiced_obs: &[f64],
+        unvoiced_obs: f64,
+        lag: usize,
+    ) -> Option<Posterior> {
         let n = self.trans.n;
         let t = self.frames;
         let cur = self.slot(t);

@@ -142,7 +142,10 @@ mod tests {
         let n = x.len();
         let d: Vec<f64> = (0..=max_lag)
             .map(|tau| {
-                (0..n - tau).map(|j| (x[j] - x[j + tau]).powi(2)).sum::<f64>() / (n - tau) as f64
+                (0..n - tau)
+                    .map(|j| (x[j] - x[j + tau]).powi(2))
+                    .sum::<f64>()
+                    / (n - tau) as f64
             })
             .collect();
         let mut out = vec![1.0; max_lag + 1];

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cochlea_engine::{Engine, EngineConfig, Event, Output};
-use cochlea_plugin::params::Settings;
+use cochlea_engine::{Engine, Event, Output};
+use cochlea_plugin::params::{Settings, NOTES_CHANNEL};
+use cochlea_plugin::processor::{engine_config, latency_of};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
@@ -78,6 +79,8 @@ pub fn channels_of(mono: &[f32], channels: usize) -> Vec<Vec<f32>> {
 pub struct Reference {
     /// Onset stamps (samples) and strengths.
     pub onsets: Vec<(u64, f32)>,
+    /// Pitch note events (stamp, on, key, velocity 1-127), when the settings send them.
+    pub notes: Vec<(u64, bool, u8, u8)>,
     /// The longest event delay: the plugin's latency must be at least this.
     pub max_event_delay: usize,
     /// The engine's audio latency.
@@ -86,15 +89,10 @@ pub struct Reference {
 
 pub fn reference(input: &[Vec<f32>], sample_rate: f64, settings: &Settings) -> Reference {
     let block = 256;
-    let mut config = EngineConfig::new(sample_rate, input.len(), block);
-    config.onset.method = settings.method;
-    config.onset.sensitivity = settings.sensitivity;
-    config.onset.min_interval_s = settings.min_interval_s;
-    config.onset.silence_gate_db = settings.silence_gate_db;
-    config.onset.lookahead_frames = settings.lookahead_frames;
+    let config = engine_config(sample_rate, input.len(), block, settings);
     let (mut engine, mut events) = Engine::new(config).expect("valid config");
     let mut out = vec![vec![0.0f32; block]; input.len()];
-    let mut onsets = Vec::new();
+    let (mut onsets, mut notes) = (Vec::new(), Vec::new());
     let len = input[0].len();
     let mut pos = 0;
     while pos < len {
@@ -103,16 +101,59 @@ pub fn reference(input: &[Vec<f32>], sample_rate: f64, settings: &Settings) -> R
         let mut outs: Vec<&mut [f32]> = out.iter_mut().map(|c| &mut c[..n]).collect();
         engine.process(&ins, &mut outs).expect("engine runs");
         for e in events.drain() {
-            if let Event::Onset { sample, strength } = e {
-                onsets.push((sample, strength));
+            match e {
+                Event::Onset { sample, strength } => onsets.push((sample, strength)),
+                Event::NoteOn {
+                    sample,
+                    midi_note,
+                    velocity,
+                } => notes.push((sample, true, midi_note, velocity)),
+                Event::NoteOff { sample, midi_note } => notes.push((sample, false, midi_note, 0)),
+                _ => {}
             }
         }
         pos += n;
     }
     Reference {
         onsets,
-        max_event_delay: engine.max_event_delay_samples(Output::Onsets),
+        notes: if settings.notes { notes } else { Vec::new() },
+        max_event_delay: latency_of(&engine, settings.notes),
         audio_latency: engine.latency_samples(Output::Audio),
+    }
+}
+
+/// Checks the pitch notes (channel 1) a host received against the engine's notes: the same
+/// keys, on and off at exactly `stamp + latency`, velocities from the engine's, for every note
+/// event due within the `len` samples processed.
+pub fn assert_pitch_notes(
+    notes: &[Note],
+    reference: &Reference,
+    latency: usize,
+    len: u64,
+    what: &str,
+) {
+    let got: Vec<(u64, bool, u8)> = notes
+        .iter()
+        .filter(|n| n.channel == NOTES_CHANNEL)
+        .map(|n| (n.time, n.on, n.key))
+        .collect();
+    let want: Vec<(u64, bool, u8)> = reference
+        .notes
+        .iter()
+        .map(|&(s, on, key, _)| (s + latency as u64, on, key))
+        .filter(|&(t, _, _)| t < len)
+        .collect();
+    assert_eq!(got, want, "{what}: pitch notes (time, on, key)");
+    for (n, r) in notes
+        .iter()
+        .filter(|n| n.channel == NOTES_CHANNEL && n.on)
+        .zip(reference.notes.iter().filter(|r| r.1))
+    {
+        assert!(
+            (n.velocity - r.3 as f32 / 127.0).abs() < 1.0 / 127.0,
+            "{what}: velocity of {n:?}, engine {}",
+            r.3
+        );
     }
 }
 
@@ -153,7 +194,7 @@ pub struct Expected {
     pub len: u64,
 }
 
-/// Checks the notes a host received against the reference onsets: one note-on per onset, at
+/// Checks the onset notes (on `expected.channel`) a host received against the reference onsets: one note-on per onset, at
 /// exactly `stamp + latency`, on the expected channel and key, each ended by a note-off `length`
 /// samples later (or by the next note-on of the same key).
 pub fn assert_notes(
@@ -169,6 +210,13 @@ pub fn assert_notes(
         length,
         len,
     } = *expected;
+    // The onset notes only (the pitch notes have a channel of their own).
+    let notes: Vec<Note> = notes
+        .iter()
+        .filter(|n| n.channel == channel)
+        .copied()
+        .collect();
+    let notes = &notes[..];
     let ons: Vec<u64> = notes.iter().filter(|n| n.on).map(|n| n.time).collect();
     let want: Vec<u64> = reference
         .iter()
@@ -214,7 +262,7 @@ pub fn assert_notes(
 pub fn f_measure(notes: &[Note], latency: usize, sample_rate: f64, truth_s: &[f64]) -> f64 {
     let est: Vec<f64> = notes
         .iter()
-        .filter(|n| n.on)
+        .filter(|n| n.on && n.channel == cochlea_plugin::params::TRIGGER_CHANNEL)
         .map(|n| (n.time - latency as u64) as f64 / sample_rate)
         .collect();
     cochlea_engine::eval::onset::score(truth_s, &est, 0.05).f_measure

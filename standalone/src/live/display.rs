@@ -3,10 +3,10 @@
 //! never waits for it. [`Screen`] holds what is shown and turns it into lines (a pure function of
 //! its state, tested without a terminal); [`Terminal`] redraws those lines in place.
 //!
-//! What is wired: onset flashes and counts, input and output level meters, the over/underrun,
-//! xrun, device error and dropped event counters. The pitch, note and stem rows are laid out and
-//! filled from the event stream in [`Screen::on_event`]; they show "--" until the engine emits
-//! those events.
+//! What is wired: onset flashes and counts, the current pitch (note name, cents, Hz and
+//! confidence) and the sounding MIDI note, input and output level meters, the over/underrun,
+//! xrun, device error and dropped event counters. The stem row shows "--" until the engine
+//! separates stems.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -133,8 +133,16 @@ impl Screen {
                 self.last_onset = Some((sample as f64 / self.sample_rate, strength));
                 self.flash_until = Some(now + FLASH);
             }
-            // Pitch, note and stem events fill `pitch`, `note` and `stems` once the engine
-            // emits them.
+            Event::Pitch {
+                f0_hz, confidence, ..
+            } => self.pitch = (f0_hz > 0.0).then_some((f0_hz, confidence)),
+            Event::NoteOn { midi_note, .. } => self.note = Some(midi_note),
+            Event::NoteOff { midi_note, .. } => {
+                if self.note == Some(midi_note) {
+                    self.note = None;
+                }
+            }
+            // Stem events fill `stems` once the engine separates them.
             _ => {}
         }
     }
@@ -367,6 +375,72 @@ mod tests {
         for row in ["pitch  --", "note   --", "stems  --"] {
             assert!(lines.iter().any(|l| l == row), "{row} in {lines:?}");
         }
+    }
+
+    #[test]
+    fn pitch_and_note_rows_follow_the_events() {
+        let mut s = Screen::new("t".into(), 48_000.0, 1, false);
+        let now = Instant::now();
+        let at = |event| Emitted {
+            event,
+            emitted_at: 0,
+        };
+        s.on_event(
+            &at(Event::Pitch {
+                sample: 0,
+                f0_hz: 446.0,
+                voiced_prob: 0.9,
+                confidence: 0.8,
+            }),
+            now,
+        );
+        s.on_event(
+            &at(Event::NoteOn {
+                sample: 0,
+                midi_note: 69,
+                velocity: 90,
+            }),
+            now,
+        );
+        let lines = s.lines(now, false);
+        assert!(lines.iter().any(|l| l.starts_with("pitch  A4")
+            && l.contains("+23 cents")
+            && l.contains("446.0 Hz")));
+        assert!(
+            lines.iter().any(|l| l == "note   A4 (MIDI 69)"),
+            "{lines:?}"
+        );
+        // Unvoiced frames clear the pitch; the note ends with its NoteOff only.
+        s.on_event(
+            &at(Event::Pitch {
+                sample: 1,
+                f0_hz: 0.0,
+                voiced_prob: 0.1,
+                confidence: 0.0,
+            }),
+            now,
+        );
+        s.on_event(
+            &at(Event::NoteOff {
+                sample: 1,
+                midi_note: 60,
+            }),
+            now,
+        );
+        let lines = s.lines(now, false);
+        assert!(lines.iter().any(|l| l == "pitch  --"), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "note   A4 (MIDI 69)"),
+            "{lines:?}"
+        );
+        s.on_event(
+            &at(Event::NoteOff {
+                sample: 2,
+                midi_note: 69,
+            }),
+            now,
+        );
+        assert!(s.lines(now, false).iter().any(|l| l == "note   --"));
     }
 
     #[test]

@@ -143,7 +143,8 @@ fn ticks(seconds: f64) -> u64 {
 /// ```
 /// use cochlea::output::notes::{midi_file, NoteRecord};
 /// let n = NoteRecord { onset_s: 0.5, offset_s: 0.75, midi_note: 69, velocity: 90 };
-/// let smf = midly::Smf::parse(&midi_file(&[n])).unwrap();
+/// let bytes = midi_file(&[n]);
+/// let smf = midly::Smf::parse(&bytes).unwrap();
 /// assert_eq!(smf.tracks.len(), 1);
 /// ```
 pub fn midi_file(notes: &[NoteRecord]) -> Vec<u8> {
@@ -297,7 +298,12 @@ mod tests {
         // 1920 ticks per second; the first note's off comes before the repeat's on.
         assert_eq!(
             seen,
-            vec![(480, on(60, 100)), (960, off(60)), (960, on(60, 30)), (1920, off(60))]
+            vec![
+                (480, on(60, 100)),
+                (960, off(60)),
+                (960, on(60, 30)),
+                (1920, off(60))
+            ]
         );
     }
 
