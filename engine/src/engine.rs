@@ -233,7 +233,9 @@ impl Engine {
     /// Processes one block: `input` and `output` hold one slice per configured channel, all of
     /// the same length (0 to `max_block_size`). Events go to the queue; the audio written is the
     /// input, sanitised (non-finite samples become 0), delayed by
-    /// [`latency_samples(Output::Audio)`](Engine::latency_samples).
+    /// [`latency_samples(Output::Audio)`](Engine::latency_samples) (0 without separation). With
+    /// separation on it is the stems' mix at the current stem gains (the input itself, delayed,
+    /// when every gain is 1).
     ///
     /// On error nothing is processed and the engine is unchanged.
     pub fn process(
