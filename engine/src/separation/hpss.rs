@@ -18,7 +18,6 @@
 //!   `1 - MH - MP` (zero when both margins are 1).
 
 use super::rank::{FrequencyMedian, TimePercentile};
-use crate::tune;
 
 /// Share of the other estimate removed before the refinement step.
 const REFINE_GAIN: f64 = 0.7;
@@ -69,8 +68,8 @@ impl Hpss {
             power: s.power,
             harmonic_margin: s.harmonic_margin,
             percussive_margin: s.percussive_margin,
-            refine: tune::get("SEP_REFINE", REFINE_GAIN) as f32,
-            sustain_power: tune::get("SEP_SUSTAIN_POWER", SUSTAIN_POWER) as f32,
+            refine: REFINE_GAIN as f32,
+            sustain_power: SUSTAIN_POWER as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
