@@ -6,3 +6,4 @@
 pub mod melody;
 pub mod peers;
 pub mod pitch;
+pub mod stems;

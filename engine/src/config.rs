@@ -3,6 +3,7 @@
 //! so that results agree across sample rates.
 
 use crate::error::{check_range, ConfigError};
+use crate::melody::MelodyConfig;
 use crate::onset::OnsetMethod;
 
 /// Lowest supported sample rate, in Hz.
@@ -38,6 +39,10 @@ pub struct EngineConfig {
     pub pitch: PitchConfig,
     /// Note tracking (audio to MIDI notes).
     pub notes: NotesConfig,
+    /// Source separation (stems and their mix as the audio output).
+    pub separation: SeparationConfig,
+    /// Melody (predominant pitch in a mix): events, and the f0 of the separation's melody comb.
+    pub melody: MelodyTrackConfig,
 }
 
 impl EngineConfig {
@@ -51,6 +56,8 @@ impl EngineConfig {
             onset: OnsetConfig::default(),
             pitch: PitchConfig::default(),
             notes: NotesConfig::default(),
+            separation: SeparationConfig::default(),
+            melody: MelodyTrackConfig::default(),
         }
     }
 
@@ -70,7 +77,9 @@ impl EngineConfig {
         }
         self.onset.validate(self.sample_rate)?;
         self.pitch.validate(self.sample_rate)?;
-        self.notes.validate()
+        self.notes.validate()?;
+        self.separation.validate()?;
+        self.melody.tracker.validate_for(self.sample_rate as u32)
     }
 }
 
@@ -342,4 +351,198 @@ impl NotesConfig {
         crate::params::NotesParams::check(self.min_note_s, self.stability_cents)
             .map_err(param_to_config)
     }
+}
+
+/// Source-separation settings (see [`crate::separation`]). Off by default: when off, the audio
+/// path is the input passed through with no latency.
+///
+/// The analysis settings are fixed at construction; the stem gains are the initial values of
+/// parameters that can change while audio runs ([`EngineHandle`](crate::EngineHandle)).
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let mut config = EngineConfig::new(44_100.0, 2, 512);
+/// config.separation.enabled = true;
+/// let (engine, _events) = Engine::new(config).unwrap();
+/// // Look-ahead of 6 hops plus the 2-hop synthesis window, at a 256-sample hop.
+/// assert_eq!(engine.latency_samples(Output::Audio), 2048);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeparationConfig {
+    /// Run the separation: the audio output becomes the stems' mix, delayed by the separation
+    /// latency, and [`Engine::process_stems`](crate::Engine::process_stems) can return each stem.
+    pub enabled: bool,
+    /// Hop between STFT frames, seconds (0.002 to 0.02). The hop in samples is the power of two
+    /// nearest to `hop_s * sample_rate` (256 at 44.1 and 48 kHz).
+    pub hop_s: f64,
+    /// Analysis frame length in hops (4 to 16); the FFT length is `frame_hops * hop`.
+    pub frame_hops: u32,
+    /// Frames after the current one the harmonic estimate waits for (0 to 16); each adds a hop
+    /// of latency.
+    pub lookahead_frames: u32,
+    /// Past context of the harmonic (time) percentile filter, seconds (0 to 4).
+    pub history_s: f64,
+    /// Percentile of the harmonic time filter (1 to 99; 50 is a plain median). Above 50 holds a
+    /// sustained partial through short gaps in a causal window.
+    pub harmonic_percentile: f32,
+    /// Width of the percussive (frequency) median filter, Hz (50 to 4000).
+    pub percussive_width_hz: f64,
+    /// Power of the soft (Wiener-style) masks (0.5 to 8).
+    pub mask_power: f32,
+    /// Separation margin of the harmonic mask (1 to 8): a bin is harmonic when its harmonic
+    /// estimate exceeds the percussive one times this. Above 1, the residual takes what
+    /// neither claims.
+    pub harmonic_margin: f32,
+    /// Separation margin of the percussive mask (1 to 8).
+    pub percussive_margin: f32,
+    /// Melody comb: highest partial frequency, Hz (500 to 20000, clamped to Nyquist).
+    pub melody_max_hz: f64,
+    /// Melody comb: half-width of each partial's band, cents (5 to 200)...
+    pub melody_width_cents: f32,
+    /// ...but at least this many Hz (0 to 200), for the low partials.
+    pub melody_min_width_hz: f32,
+    /// Melody comb: time constant of the voicing gate, seconds (0 to 0.2).
+    pub melody_gate_s: f32,
+    /// Initial stem gains (linear, 0 to 4): harmonic, percussive, residual, melody,
+    /// accompaniment. See [`Stem`](crate::separation::Stem).
+    pub gains: [f32; 5],
+}
+
+impl Default for SeparationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            hop_s: 0.0058,
+            frame_hops: 6,
+            lookahead_frames: 6,
+            history_s: 1.0,
+            harmonic_percentile: 70.0,
+            percussive_width_hz: 400.0,
+            mask_power: 2.0,
+            harmonic_margin: 1.0,
+            percussive_margin: 1.0,
+            melody_max_hz: 8_000.0,
+            melody_width_cents: 100.0,
+            melody_min_width_hz: 60.0,
+            melody_gate_s: 0.03,
+            gains: [1.0; 5],
+        }
+    }
+}
+
+impl SeparationConfig {
+    /// Checks the separation settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("separation.hop_s", self.hop_s, 0.002, 0.02, "s")?;
+        check_range(
+            "separation.frame_hops",
+            self.frame_hops as f64,
+            4.0,
+            16.0,
+            "hops",
+        )?;
+        check_range(
+            "separation.lookahead_frames",
+            self.lookahead_frames as f64,
+            0.0,
+            16.0,
+            "frames",
+        )?;
+        check_range("separation.history_s", self.history_s, 0.0, 4.0, "s")?;
+        check_range(
+            "separation.harmonic_percentile",
+            self.harmonic_percentile as f64,
+            1.0,
+            99.0,
+            "",
+        )?;
+        check_range(
+            "separation.percussive_width_hz",
+            self.percussive_width_hz,
+            50.0,
+            4_000.0,
+            "Hz",
+        )?;
+        check_range("separation.mask_power", self.mask_power as f64, 0.5, 8.0, "")?;
+        check_range(
+            "separation.harmonic_margin",
+            self.harmonic_margin as f64,
+            1.0,
+            8.0,
+            "",
+        )?;
+        check_range(
+            "separation.percussive_margin",
+            self.percussive_margin as f64,
+            1.0,
+            8.0,
+            "",
+        )?;
+        check_range(
+            "separation.melody_max_hz",
+            self.melody_max_hz,
+            500.0,
+            20_000.0,
+            "Hz",
+        )?;
+        check_range(
+            "separation.melody_width_cents",
+            self.melody_width_cents as f64,
+            5.0,
+            200.0,
+            "cents",
+        )?;
+        check_range(
+            "separation.melody_min_width_hz",
+            self.melody_min_width_hz as f64,
+            0.0,
+            200.0,
+            "Hz",
+        )?;
+        check_range(
+            "separation.melody_gate_s",
+            self.melody_gate_s as f64,
+            0.0,
+            0.2,
+            "s",
+        )?;
+        for g in self.gains {
+            crate::params::check_gain(g).map_err(param_to_config)?;
+        }
+        Ok(())
+    }
+
+    /// Hop in samples at `sample_rate`: the power of two nearest to `hop_s * sample_rate`.
+    pub fn hop_samples(&self, sample_rate: f64) -> usize {
+        let h = (self.hop_s * sample_rate).max(1.0);
+        1usize << (h.log2().round() as u32)
+    }
+
+    /// Audio latency in samples at `sample_rate`: `(lookahead_frames + 2) * hop`. The engine
+    /// raises the look-ahead if its melody tracker's frames would otherwise arrive too late for
+    /// the comb (not with the defaults); [`Engine::latency_samples`](crate::Engine::latency_samples)
+    /// is always exact.
+    pub fn latency_samples(&self, sample_rate: f64) -> usize {
+        (self.lookahead_frames as usize + 2) * self.hop_samples(sample_rate)
+    }
+}
+
+/// Melody tracking in a mix (see [`crate::melody`]): the predominant pitch, one frame per
+/// separation hop ([`SeparationConfig::hop_samples`]). It runs when `enabled` (sending
+/// [`Event::Melody`](crate::Event::Melody)) or when separation is on (driving the melody comb).
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig, Output};
+/// let mut config = EngineConfig::new(44_100.0, 1, 256);
+/// config.melody.enabled = true;
+/// let (engine, _events) = Engine::new(config).unwrap();
+/// // Half the 40 ms window plus one hop of decoder lag.
+/// assert_eq!(engine.latency_samples(Output::Melody), 882 + 256);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MelodyTrackConfig {
+    /// Send [`Event::Melody`](crate::Event::Melody) events, one per hop.
+    pub enabled: bool,
+    /// The tracker's settings.
+    pub tracker: MelodyConfig,
 }

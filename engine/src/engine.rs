@@ -4,20 +4,23 @@ use std::sync::Arc;
 
 use crate::config::EngineConfig;
 use crate::error::{ConfigError, ProcessError};
-use crate::event::{self, EventReceiver, EventSender, Stats};
+use crate::event::{self, Event, EventReceiver, EventSender, Stats};
 use crate::framer::History;
 use crate::notes::NoteTracker;
 use crate::onset::OnsetDetector;
-use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared};
+use crate::params::{EngineHandle, NotesParams, OnsetParams, PitchParams, Shared, StemParams};
 use crate::pitch::PitchTracker;
 use crate::sanitize::sanitize;
+use crate::separation::f0::MelodyStage;
+use crate::separation::{Separator, StemOutputs};
 
 /// An output whose latency can be asked for with [`Engine::latency_samples`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Output {
     /// The audio written by [`Engine::process`]: sample `n` of the output is input sample
-    /// `n - latency`.
+    /// `n - latency` (0 without separation; with it, the stems and their mix share one latency,
+    /// see [`crate::separation`]).
     Audio,
     /// Onset events: an onset at stream position `t` is emitted (pushed to the queue) while
     /// processing position `t + latency` at the earliest (a rise spanning several frames adds a
@@ -26,6 +29,9 @@ pub enum Output {
     /// Pitch events: the frame centred at `t` is emitted while processing position
     /// `t + latency` (exactly). See [`crate::pitch`].
     Pitch,
+    /// Melody events: the frame describing `t` is emitted while processing `t + latency`
+    /// (exactly). See [`crate::melody`].
+    Melody,
     /// Note events: a `NoteOn` at `t` is emitted while processing `t + latency` or later (later
     /// when the note's start is stamped at an onset before its first voiced frame). See
     /// [`crate::notes`].
@@ -56,6 +62,8 @@ pub struct Engine {
     onset: Option<OnsetDetector>,
     pitch: Option<PitchTracker>,
     notes: Option<NoteTracker>,
+    separator: Option<Separator>,
+    melody: Option<MelodyStage>,
     position: u64,
 }
 
@@ -70,6 +78,7 @@ impl Engine {
             onset: OnsetParams::new(&config.onset),
             pitch: PitchParams::new(&config.pitch),
             notes: NotesParams::new(&config.notes),
+            stems: StemParams::new(&config.separation),
             stats,
         });
         // Notes are built from onsets and pitch: those stages run (without sending their own
@@ -84,16 +93,39 @@ impl Engine {
             .as_ref()
             .filter(|_| config.notes.enabled)
             .map(|p| NoteTracker::new(p.hop(), sr));
+        let sep_hop = config.separation.hop_samples(sr);
+        let melody = (config.melody.enabled || config.separation.enabled)
+            .then(|| MelodyStage::new(sr, sep_hop, &config.melody.tracker));
+        let separator = if config.separation.enabled {
+            // The comb of frame j needs the melody frame describing j's instant, one hop before
+            // its end; the tracker describes `delay` before what it has heard. Enough
+            // look-ahead makes it available in time.
+            let need = melody
+                .as_ref()
+                .map_or(0, |m| m.delay_samples().div_ceil(sep_hop).saturating_sub(1));
+            Some(Separator::with_min_lookahead(
+                &config.separation,
+                sr,
+                config.channels,
+                config.max_block_size,
+                need,
+            )?)
+        } else {
+            None
+        };
         let history_len = onset
             .as_ref()
             .map_or(1, |o| o.history_len())
-            .max(pitch.as_ref().map_or(1, |p| p.history_len()));
+            .max(pitch.as_ref().map_or(1, |p| p.history_len()))
+            .max(melody.as_ref().map_or(1, |m| m.hop()));
         let engine = Engine {
             mono: vec![0.0; config.max_block_size],
             history: History::new(history_len),
             onset,
             pitch,
             notes,
+            separator,
+            melody,
             events,
             shared,
             config,
@@ -123,11 +155,12 @@ impl Engine {
     /// Latency of `output` in samples, with the parameters in force now.
     pub fn latency_samples(&self, output: Output) -> usize {
         match output {
-            Output::Audio => 0,
+            Output::Audio => self.separator.as_ref().map_or(0, |s| s.latency_samples()),
             Output::Onsets => self.onset.as_ref().map_or(0, |o| {
                 o.latency_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
             Output::Pitch => self.pitch.as_ref().map_or(0, |p| p.latency_samples()),
+            Output::Melody => self.melody.as_ref().map_or(0, |m| m.delay_samples()),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
                     p.latency_samples() + n.latency_samples(self.shared.notes.snapshot().min_note_s)
@@ -135,6 +168,11 @@ impl Engine {
                 _ => 0,
             },
         }
+    }
+
+    /// The melody (and separation) hop in samples (0 if neither melody nor separation is on).
+    pub fn melody_hop_samples(&self) -> usize {
+        self.melody.as_ref().map_or(0, |m| m.hop())
     }
 
     /// The pitch analysis hop in samples (0 if neither pitch nor notes are on).
@@ -181,6 +219,7 @@ impl Engine {
                 o.max_delay_samples(self.shared.onset.snapshot().lookahead_frames)
             }),
             Output::Pitch => self.latency_samples(Output::Pitch),
+            Output::Melody => self.latency_samples(Output::Melody),
             Output::Notes => match (&self.pitch, &self.notes) {
                 (Some(p), Some(n)) => {
                     p.latency_samples()
@@ -194,13 +233,61 @@ impl Engine {
     /// Processes one block: `input` and `output` hold one slice per configured channel, all of
     /// the same length (0 to `max_block_size`). Events go to the queue; the audio written is the
     /// input, sanitised (non-finite samples become 0), delayed by
-    /// [`latency_samples(Output::Audio)`](Engine::latency_samples).
+    /// [`latency_samples(Output::Audio)`](Engine::latency_samples) (0 without separation). With
+    /// separation on it is the stems' mix at the current stem gains (the input itself, delayed,
+    /// when every gain is 1).
     ///
     /// On error nothing is processed and the engine is unchanged.
     pub fn process(
         &mut self,
         input: &[&[f32]],
         output: &mut [&mut [f32]],
+    ) -> Result<(), ProcessError> {
+        self.run(input, output, None)
+    }
+
+    /// As [`process`](Engine::process), and also writes each stem of the separation to `stems`
+    /// (from [`make_stem_outputs`](Engine::make_stem_outputs)), delayed like the audio output.
+    /// Fails with [`ProcessError::Stems`] when separation is off.
+    ///
+    /// ```
+    /// use cochlea_engine::{Engine, EngineConfig, Output};
+    /// use cochlea_engine::separation::Stem;
+    /// let mut config = EngineConfig::new(48_000.0, 1, 480);
+    /// config.separation.enabled = true;
+    /// let (mut engine, _events) = Engine::new(config).unwrap();
+    /// let mut stems = engine.make_stem_outputs();
+    /// let tone: Vec<f32> = (0..48_000).map(|i| (i as f32 * 0.06).sin() * 0.3).collect();
+    /// let mut out = vec![0.0f32; 480];
+    /// let (mut harmonic, mut percussive) = (0.0f32, 0.0f32);
+    /// for block in tone.chunks(480) {
+    ///     engine.process_stems(&[block], &mut [&mut out], &mut stems).unwrap();
+    ///     harmonic += stems.channel(Stem::Harmonic, 0).iter().map(|x| x * x).sum::<f32>();
+    ///     percussive += stems.channel(Stem::Percussive, 0).iter().map(|x| x * x).sum::<f32>();
+    /// }
+    /// // A steady tone is harmonic.
+    /// assert!(harmonic > 100.0 * percussive);
+    /// ```
+    pub fn process_stems(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        stems: &mut StemOutputs,
+    ) -> Result<(), ProcessError> {
+        self.run(input, output, Some(stems))
+    }
+
+    /// Storage for [`process_stems`](Engine::process_stems), sized for this engine's channels
+    /// and maximum block size. Allocates: call it outside the audio thread.
+    pub fn make_stem_outputs(&self) -> StemOutputs {
+        StemOutputs::new(self.config.channels, self.config.max_block_size)
+    }
+
+    fn run(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        mut stems: Option<&mut StemOutputs>,
     ) -> Result<(), ProcessError> {
         let channels = self.config.channels;
         let layout = ProcessError::Layout { expected: channels };
@@ -217,6 +304,16 @@ impl Engine {
                 max: self.config.max_block_size,
             });
         }
+        if let Some(st) = stems.as_deref_mut() {
+            if self.separator.is_none()
+                || st.channels() != channels
+                || st.max_block_size() < len
+            {
+                return Err(ProcessError::Stems);
+            }
+            st.set_len(len);
+        }
+        let gains = self.shared.stems.snapshot();
         let scale = 1.0 / channels as f32;
         for i in 0..len {
             let mut sum = 0.0;
@@ -236,6 +333,12 @@ impl Engine {
             }
             if let Some(p) = &self.pitch {
                 step = step.min(p.until_next());
+            }
+            if let Some(s) = &self.separator {
+                step = step.min(s.until_next());
+            }
+            if let Some(m) = &self.melody {
+                step = step.min(m.until_next());
             }
             self.history.extend(&self.mono[pos..pos + step]);
             self.position += step as u64;
@@ -261,6 +364,22 @@ impl Engine {
                 if let (Some(frame), Some(n)) = (frame, &mut self.notes) {
                     n.frame(&frame, &self.shared.notes, &mut self.events);
                 }
+            }
+            if let Some(m) = &mut self.melody {
+                if let Some((sample, frame)) = m.advance(step, &self.history) {
+                    if self.config.melody.enabled {
+                        self.events.send(Event::Melody {
+                            sample,
+                            f0_hz: frame.f0_hz,
+                            salience: frame.salience,
+                        });
+                    }
+                }
+            }
+            if let Some(s) = &mut self.separator {
+                let melody = &self.melody;
+                let mut f0 = |instant: u64| melody.as_ref().map_or(0.0, |m| m.f0_at(instant));
+                s.advance(output, pos, step, stems.as_deref_mut(), gains, &mut f0);
             }
             pos += step;
         }
@@ -292,6 +411,12 @@ impl Engine {
         }
         if let Some(n) = &mut self.notes {
             n.reset();
+        }
+        if let Some(s) = &mut self.separator {
+            s.reset_with_gains(self.shared.stems.snapshot());
+        }
+        if let Some(m) = &mut self.melody {
+            m.reset();
         }
         self.position = 0;
     }

@@ -70,6 +70,11 @@ pub enum ProcessError {
         /// The configured channel count.
         expected: usize,
     },
+    /// [`Engine::process_stems`](crate::Engine::process_stems) was called on an engine built
+    /// without separation, or with a [`StemOutputs`](crate::separation::StemOutputs) of another
+    /// channel count or too small for the block.
+    #[error("stems requested but separation is off or the stem storage does not fit the block")]
+    Stems,
 }
 
 /// Checks that `value` lies in `min..=max` (and is not NaN), naming the setting if not.

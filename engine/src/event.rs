@@ -34,6 +34,17 @@ pub enum Event {
         /// probability within a quarter tone of it (0 to 1).
         confidence: f32,
     },
+    /// One frame of the melody (predominant pitch) tracker, one per separation hop.
+    Melody {
+        /// Stream position the frame describes (the centre of its analysis window, less the
+        /// tracker's decision lag).
+        sample: u64,
+        /// Melody fundamental in Hz; 0 when the melody is judged silent.
+        f0_hz: f32,
+        /// The tracked pitch's salience relative to its running statistics (larger is
+        /// clearer).
+        salience: f32,
+    },
     /// A note starts.
     NoteOn {
         /// Stream position of the note's start.
@@ -58,6 +69,7 @@ impl Event {
         match *self {
             Event::Onset { sample, .. }
             | Event::Pitch { sample, .. }
+            | Event::Melody { sample, .. }
             | Event::NoteOn { sample, .. }
             | Event::NoteOff { sample, .. } => sample,
         }

@@ -11,6 +11,8 @@
 //! - [`melody`]: causal predominant-pitch (melody in a mix) tracking: harmonic-summation
 //!   salience, online Viterbi continuity, voicing against the piece's running salience.
 //! - [`notes`]: onsets and pitch turned into MIDI-style note on/off events.
+//! - [`separation`]: harmonic / percussive / residual and melody / accompaniment stems by
+//!   spectral masking, live, with a mix of them as the audio output.
 //! - [`eval`]: the standard scores (mir_eval's definitions) to measure it.
 //!
 //! The real-time contract: [`Engine::new`] validates the [`EngineConfig`] and allocates
@@ -47,13 +49,14 @@ pub mod notes;
 pub mod onset;
 mod params;
 pub mod pitch;
+pub mod separation;
 mod sanitize;
 mod stft;
 mod tune;
 mod window;
 
 pub use config::{
-    EngineConfig, NotesConfig, OnsetConfig, PitchConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
+    EngineConfig, MelodyTrackConfig, NotesConfig, OnsetConfig, PitchConfig, SeparationConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
     MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 pub use engine::{Engine, Output};
@@ -63,6 +66,6 @@ pub use melody::{MelodyConfig, MelodyFrame, PredominantPitch};
 pub use onset::OnsetMethod;
 pub use params::{
     EngineHandle, MIN_INTERVAL_RANGE_S, MIN_NOTE_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB,
-    STABILITY_RANGE_CENTS, VOICING_THRESHOLD_RANGE,
+    STABILITY_RANGE_CENTS, STEM_GAIN_RANGE, VOICING_THRESHOLD_RANGE,
 };
 pub use sanitize::{sanitize, INPUT_LIMIT};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::error::ParamError;
 use crate::event::Stats;
 use crate::onset::OnsetMethod;
+use crate::separation::Stem;
 
 /// An `f32` stored in an [`AtomicU32`].
 #[derive(Debug, Default)]
@@ -38,6 +39,32 @@ pub const VOICING_THRESHOLD_RANGE: (f32, f32) = (0.0, 1.0);
 pub const MIN_NOTE_RANGE_S: (f32, f32) = (0.01, 0.2);
 /// Range of [`EngineHandle::set_notes_stability`], in cents.
 pub const STABILITY_RANGE_CENTS: (f32, f32) = (10.0, 100.0);
+
+/// Range of [`EngineHandle::set_stem_gain`] (linear gain; 0 mutes, 1 is unity).
+pub const STEM_GAIN_RANGE: (f32, f32) = (0.0, 4.0);
+
+pub(crate) fn check_gain(g: f32) -> Result<(), ParamError> {
+    range("separation.gain", g, STEM_GAIN_RANGE)
+}
+
+/// The stem gains of the separation mix, as atomics (indexed by [`Stem`] as `usize`).
+#[derive(Debug)]
+pub(crate) struct StemParams {
+    gains: [AtomicF32; 5],
+}
+
+impl StemParams {
+    pub(crate) fn new(c: &crate::SeparationConfig) -> Self {
+        Self {
+            gains: c.gains.map(AtomicF32::new),
+        }
+    }
+
+    /// The gains in force, indexed by [`Stem`] as `usize`.
+    pub(crate) fn snapshot(&self) -> [f32; 5] {
+        std::array::from_fn(|i| self.gains[i].load())
+    }
+}
 
 /// The onset parameters, as atomics.
 #[derive(Debug)]
@@ -209,6 +236,7 @@ pub(crate) struct Shared {
     pub(crate) onset: OnsetParams,
     pub(crate) pitch: PitchParams,
     pub(crate) notes: NotesParams,
+    pub(crate) stems: StemParams,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -354,6 +382,24 @@ impl EngineHandle {
     /// The pitch stability tolerance in force, in cents.
     pub fn notes_stability(&self) -> f32 {
         self.shared.notes.stability_cents.load()
+    }
+
+    /// Sets the gain of one stem in the separation mix (linear, see [`STEM_GAIN_RANGE`]): 0
+    /// mutes it, 1 leaves it as it is. Solo a stem by setting the others of its split to 0. The
+    /// engine glides to the new gain (20 ms time constant), so automation does not click.
+    ///
+    /// The mix is `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` applied to the spectrum, where the
+    /// `M` are the stems' masks: the harmonic / percussive / residual split and the melody /
+    /// accompaniment split act together (with every gain at 1 the mix is the input, delayed).
+    pub fn set_stem_gain(&self, stem: Stem, gain: f32) -> Result<(), ParamError> {
+        check_gain(gain)?;
+        self.shared.stems.gains[stem as usize].store(gain);
+        Ok(())
+    }
+
+    /// The gain of `stem` in force.
+    pub fn stem_gain(&self, stem: Stem) -> f32 {
+        self.shared.stems.gains[stem as usize].load()
     }
 
     /// Events dropped so far because the event queue was full.

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cochlea_engine::{ConfigError, Engine, EngineConfig, Event, EventReceiver};
+use cochlea_engine::separation::StemOutputs;
+use cochlea_engine::{ConfigError, Engine, EngineConfig, Event, EventReceiver, Output};
 use serde_json::json;
 
 use crate::audio::{Audio, AudioReader};
@@ -93,6 +94,8 @@ pub struct Feeder {
     input_channels: usize,
     mix: Vec<f32>,
     out: Vec<Vec<f32>>,
+    /// The stems of the last block, when the engine separates.
+    stems: Option<StemOutputs>,
 }
 
 impl Feeder {
@@ -106,8 +109,10 @@ impl Feeder {
         config.channels = engine_channels(input_channels);
         config.max_block_size = block;
         let channels = config.channels;
+        let separate = config.separation.enabled;
         let (engine, events) = Engine::new(config)?;
         Ok(Self {
+            stems: separate.then(|| engine.make_stem_outputs()),
             engine,
             events,
             block,
@@ -151,6 +156,17 @@ impl Feeder {
         events: &mut Vec<Emitted>,
         mut on_audio: impl FnMut(&[&[f32]]) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.feed_with_stems(input, events, |audio, _| on_audio(audio))
+    }
+
+    /// As [`feed`](Feeder::feed), and `on_block` also gets the block's stems when the engine
+    /// separates (`config.separation.enabled`).
+    pub fn feed_with_stems<E>(
+        &mut self,
+        input: &[&[f32]],
+        events: &mut Vec<Emitted>,
+        mut on_block: impl FnMut(&[&[f32]], Option<&StemOutputs>) -> Result<(), E>,
+    ) -> Result<(), E> {
         assert_eq!(input.len(), self.input_channels, "one slice per channel");
         let n = input.first().map_or(0, |c| c.len());
         let mut start = 0;
@@ -158,15 +174,20 @@ impl Feeder {
             let len = self.block.min(n - start);
             let end = start + len;
             let mut outs: Vec<&mut [f32]> = self.out.iter_mut().map(|o| &mut o[..len]).collect();
-            let result = if self.input_channels > 2 {
+            let mixed;
+            let ins: Vec<&[f32]> = if self.input_channels > 2 {
                 let scale = 1.0 / self.input_channels as f32;
                 for (i, m) in self.mix[..len].iter_mut().enumerate() {
                     *m = input.iter().map(|c| c[start + i]).sum::<f32>() * scale;
                 }
-                self.engine.process(&[&self.mix[..len]], &mut outs)
+                mixed = &self.mix[..len];
+                vec![mixed]
             } else {
-                let ins: Vec<&[f32]> = input.iter().map(|c| &c[start..end]).collect();
-                self.engine.process(&ins, &mut outs)
+                input.iter().map(|c| &c[start..end]).collect()
+            };
+            let result = match &mut self.stems {
+                Some(stems) => self.engine.process_stems(&ins, &mut outs, stems),
+                None => self.engine.process(&ins, &mut outs),
             };
             // The block never exceeds the configured maximum and the layout matches.
             result.expect("block fits the configuration");
@@ -176,10 +197,25 @@ impl Feeder {
                 emitted_at: at,
             }));
             let audio: Vec<&[f32]> = self.out.iter().map(|o| &o[..len]).collect();
-            on_audio(&audio)?;
+            on_block(&audio, self.stems.as_ref())?;
             start = end;
         }
         Ok(())
+    }
+
+    /// Completes the delayed audio at the end of a stream: feeds the engine
+    /// [`latency_samples(Output::Audio)`](Engine::latency_samples) frames of silence (nothing
+    /// when the audio path has no latency), giving each block to `on_block`. Events produced
+    /// meanwhile are discarded: they would describe the silence, not the input.
+    pub fn flush<E>(
+        &mut self,
+        mut on_block: impl FnMut(&[&[f32]], Option<&StemOutputs>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let latency = self.engine.latency_samples(Output::Audio);
+        let zeros = vec![0.0f32; latency];
+        let input: Vec<&[f32]> = (0..self.input_channels).map(|_| zeros.as_slice()).collect();
+        let mut discarded = Vec::new();
+        self.feed_with_stems(&input, &mut discarded, &mut on_block)
     }
 }
 
@@ -293,8 +329,11 @@ pub fn analyze_file(
             break;
         }
         let slices: Vec<&[f32]> = buffers.iter().map(|b| b.as_slice()).collect();
-        feeder.feed(&slices, &mut events, |audio| {
-            writers.iter_mut().try_for_each(|w| w.audio(audio))
+        feeder.feed_with_stems(&slices, &mut events, |audio, stems| {
+            writers.iter_mut().try_for_each(|w| {
+                w.audio(audio)?;
+                stems.map_or(Ok(()), |s| w.stems(s))
+            })
         })?;
         for e in events.drain(..) {
             counts.add(&e);
@@ -312,6 +351,13 @@ pub fn analyze_file(
             w.event(&e)?;
         }
     }
+    // The separated stems lag the input by the audio latency: complete them.
+    feeder.flush(|audio, stems| {
+        writers.iter_mut().try_for_each(|w| {
+            w.audio(audio)?;
+            stems.map_or(Ok(()), |s| w.stems(s))
+        })
+    })?;
     let frames = reader.frames_read();
     let mut sections = serde_json::Map::new();
     for (w, (kind, _)) in writers.into_iter().zip(&job.destination.outputs) {

@@ -191,7 +191,11 @@ pub fn selected_kinds(only: &[OutputKind], paths: &OutputPaths) -> Vec<OutputKin
             .filter(|&k| paths.get(k).is_some())
             .collect()
     } else {
-        OutputKind::ALL.to_vec()
+        OutputKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.is_default())
+            .collect()
     }
 }
 

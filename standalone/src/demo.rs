@@ -112,7 +112,12 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     let input = dir.join("input.wav");
     write_wav(&input, signal.sample_rate, &[&signal.samples])
         .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-    let destination = Destination::new(OutputKind::ALL, Some(dir), &OutputPaths::default());
+    let kinds: Vec<OutputKind> = OutputKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.is_default())
+        .collect();
+    let destination = Destination::new(&kinds, Some(dir), &OutputPaths::default());
     let job = FileJob {
         input: &input,
         destination: &destination,

@@ -9,8 +9,8 @@ use cochlea::{batch, demo, live};
 #[command(
     name = "cochlea",
     version,
-    about = "Cochlea: real-time music listening (onsets today; pitch, notes and stems as the \
-             engine grows)",
+    about = "Cochlea: real-time music listening: onsets, pitch, notes and separated stems \
+             (harmonic, percussive, residual, melody, accompaniment)",
     after_help = "Exit codes: 0 done, 1 internal error, 2 bad usage or impossible setting, \
                   3 unreadable or unsupported input (or capture device), 4 output not writable \
                   (or playback device), 130 analysis interrupted by Ctrl-C."

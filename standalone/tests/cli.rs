@@ -751,3 +751,131 @@ fn a_terminal_gets_a_progress_bar() {
     assert!(screen.contains("analysed 2 of 2 files"), "{screen}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Reads a WAV written by `cochlea` (via the library's reader).
+fn read_wav(path: &Path) -> cochlea::audio::Audio {
+    cochlea::audio::read_audio(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn stems_are_aligned_with_the_input_and_each_split_sums_to_it() {
+    let dir = temp_dir("stems");
+    let input = dir.join("in.wav");
+    // Stereo at 48 kHz: the stems keep the channels and the rate.
+    hits_wav(&input, 48_000, 2);
+    let out = dir.join("stems");
+    let r = cochlea(&["analyze", s(&input), "--stems", s(&out)]);
+    assert_code(&r, 0);
+    assert_eq!(
+        files_under(&out),
+        strings(&[
+            "accompaniment.wav",
+            "harmonic.wav",
+            "melody.wav",
+            "percussive.wav",
+            "residual.wav",
+        ])
+    );
+    let x = read_wav(&input);
+    let stem = |name: &str| read_wav(&out.join(format!("{name}.wav")));
+    let (h, p, res) = (stem("harmonic"), stem("percussive"), stem("residual"));
+    let (m, a) = (stem("melody"), stem("accompaniment"));
+    for st in [&h, &p, &res, &m, &a] {
+        assert_eq!(st.sample_rate, 48_000);
+        assert_eq!(st.channels.len(), 2);
+        assert_eq!(st.len(), x.len());
+    }
+    for c in 0..2 {
+        for i in 0..x.len() {
+            let hpr = h.channels[c][i] + p.channels[c][i] + res.channels[c][i];
+            assert!((hpr - x.channels[c][i]).abs() < 1e-4, "channel {c} sample {i}");
+            let ma = m.channels[c][i] + a.channels[c][i];
+            assert!((ma - x.channels[c][i]).abs() < 1e-4, "channel {c} sample {i}");
+        }
+    }
+    // The hits are percussive: the percussive stem peaks at them (aligned, latency removed).
+    let peak = p.channels[0]
+        .iter()
+        .enumerate()
+        .fold((0, 0.0f32), |b, (i, &v)| if v.abs() > b.1 { (i, v.abs()) } else { b });
+    let t = peak.0 as f64 / 48_000.0;
+    assert!(HITS.iter().any(|&h| (t - h).abs() < 0.01), "percussive peak at {t} s");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn stems_are_opt_in_and_their_errors_leave_nothing() {
+    let dir = temp_dir("stems-errors");
+    let input = dir.join("in.wav");
+    hits_wav(&input, 44_100, 1);
+    // Not among the default outputs.
+    let out = dir.join("out");
+    let r = cochlea(&["analyze", s(&input), "-o", s(&out)]);
+    assert_code(&r, 0);
+    assert!(!files_under(&out).iter().any(|f| f.contains("stems")));
+    // --only stems with -o: a stems/ folder beside the summary.
+    let r = cochlea(&["analyze", s(&input), "-o", s(&out), "--only", "stems", "--force"]);
+    assert_code(&r, 0);
+    assert!(out.join("in/stems/harmonic.wav").is_file(), "{:?}", files_under(&out));
+    // A folder cannot be made under a file: exit 4, nothing written.
+    let blocker = dir.join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
+    let before = files_under(&dir);
+    let r = cochlea(&["analyze", s(&input), "--stems", s(&blocker.join("st"))]);
+    assert_code(&r, 4);
+    assert!(stderr(&r).contains("cannot create folder"), "{}", stderr(&r));
+    assert_eq!(files_under(&dir), before);
+    // Existing stems are kept unless forced.
+    let st = dir.join("st");
+    assert_code(&cochlea(&["analyze", s(&input), "--stems", s(&st)]), 0);
+    let r = cochlea(&["analyze", s(&input), "--stems", s(&st)]);
+    assert_code(&r, 4);
+    assert!(stderr(&r).contains("already exists"), "{}", stderr(&r));
+    assert_code(&cochlea(&["analyze", s(&input), "--stems", s(&st), "--force"]), 0);
+    // An unreadable input: exit 3, no stems folder.
+    let bad = dir.join("bad.wav");
+    std::fs::write(&bad, b"RIFF nonsense").unwrap();
+    let r = cochlea(&["analyze", s(&bad), "--stems", s(&dir.join("bad-stems"))]);
+    assert_code(&r, 3);
+    assert!(!dir.join("bad-stems").exists());
+    // live does not record stems.
+    let r = cochlea(&["live", "--input-file", s(&input), "--only", "stems", "-o", s(&out)]);
+    assert_code(&r, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn melody_csv_follows_the_melody_of_a_mix() {
+    let dir = temp_dir("melody");
+    let out = dir.join("m.csv");
+    let input = corpus("melody/ma000_flute_piano.mix.flac");
+    let r = cochlea(&["analyze", s(&input), "--melody", s(&out)]);
+    assert_code(&r, 0);
+    assert_eq!(files_under(&dir), ["m.csv"]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,freq_hz"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            (t.parse().unwrap(), f.parse().unwrap())
+        })
+        .collect();
+    // One row per 256-sample hop, evenly spaced.
+    let step = 256.0 / 44_100.0;
+    assert!(rows.windows(2).all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));
+    let (t, f): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
+    let (rt, rf) = {
+        let text = std::fs::read_to_string(corpus("melody/ma000_flute_piano.melody.f0.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let (a, b) = l.split_once(',').unwrap();
+                (a.parse::<f64>().unwrap(), b.parse::<f64>().unwrap())
+            })
+            .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
+    };
+    let scores = cochlea_engine::eval::melody::evaluate(&rt, &rf, &t, &f, 50.0);
+    assert!(scores.raw_pitch_accuracy > 0.8, "{scores:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,3 +4,4 @@
 
 pub mod corpus;
 pub mod signals;
+pub mod stems;

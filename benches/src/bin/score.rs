@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p cochlea-benches --bin score -- onsets [--aubio] [--method superflux] ...
+//! cargo run --release -p cochlea-benches --bin score -- stems [--irm] [--librosa] [--only hp] ...
 //! ```
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,6 +29,9 @@ enum Task {
     Pitch(cochlea_benches::pitch::PitchArgs),
     /// Notes: note F-measure (onset +-50 ms, pitch +-50 cents, offsets ignored).
     Notes(cochlea_benches::pitch::NotesArgs),
+    /// Separation: SDR (BSS Eval v3) and SI-SDR per stem, Cochlea vs the ideal ratio mask and
+    /// librosa's offline HPSS.
+    Stems(cochlea_benches::stems::StemsArgs),
     /// Melody in a mix (predominant pitch): RPA, RCA, voicing recall/false alarm, OA.
     Melody(cochlea_benches::melody::MelodyArgs),
 }
@@ -246,6 +250,7 @@ fn main() {
     match args.task {
         Task::Pitch(a) => cochlea_benches::pitch::run_pitch(&a),
         Task::Notes(a) => cochlea_benches::pitch::run_notes(&a),
+        Task::Stems(a) => cochlea_benches::stems::run(&a),
         Task::Melody(a) => cochlea_benches::melody::run(&a),
         Task::Onsets(a) => {
             let dir = a

@@ -4,4 +4,5 @@
 
 pub mod melody;
 pub mod onset;
+pub mod separation;
 pub mod transcription;

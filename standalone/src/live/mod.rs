@@ -527,6 +527,11 @@ impl Sink {
 pub fn run(args: &LiveArgs) -> Result<(), Failure> {
     check(args)?;
     let kinds = selected_kinds(&args.only, &args.paths);
+    if kinds.contains(&OutputKind::Stems) {
+        return Err(Failure::usage(
+            "stems are written by `cochlea analyze` (--stems DIR); `live` does not record them",
+        ));
+    }
     let destination = Destination::new(&kinds, args.output.as_deref(), &args.paths);
     if !args.force {
         if let Some(first) = destination.existing().first() {

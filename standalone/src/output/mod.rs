@@ -11,15 +11,18 @@
 //!
 //! The analysis driver, the live host and the demo pick it up from there.
 
+pub mod melody;
 pub mod notes;
 pub mod onsets;
 pub mod pitch;
 pub mod stage;
+pub mod stems;
 pub mod summary;
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use cochlea_engine::separation::StemOutputs;
 use cochlea_engine::{Engine, EngineConfig, Event};
 use serde::Serialize;
 
@@ -44,6 +47,12 @@ pub trait Writer: Send {
         Ok(())
     }
 
+    /// One block of the separated stems (when separation runs), delayed like the engine's
+    /// audio output. Called by the file driver only; the default ignores it.
+    fn stems(&mut self, _stems: &StemOutputs) -> Result<(), OutputError> {
+        Ok(())
+    }
+
     /// The end of the stream (including a live session stopped by Ctrl-C): close anything
     /// still open (a held note gets its note-off here), flush, and return this output's section
     /// of the JSON summary.
@@ -62,12 +71,31 @@ pub enum OutputKind {
     /// Notes: `notes.mid` (standard MIDI file) and `notes.csv`
     /// (`onset_s,offset_s,midi_note,velocity`).
     Notes,
+    /// The melody of a mix (predominant pitch): `melody.csv`, `time_s,freq_hz` per hop, 0
+    /// where the melody is silent. Not written unless asked for (`--only melody` or
+    /// `--melody PATH`).
+    Melody,
+    /// Separated stems: the folder `stems/` with `harmonic.wav`, `percussive.wav`,
+    /// `residual.wav`, `melody.wav`, `accompaniment.wav` (32-bit float, aligned with the input).
+    /// Not written unless asked for (`--only stems` or `--stems DIR`).
+    Stems,
 }
 
 impl OutputKind {
     /// Every kind, in the order they are written and listed.
-    pub const ALL: &'static [OutputKind] =
-        &[OutputKind::Onsets, OutputKind::Pitch, OutputKind::Notes];
+    pub const ALL: &'static [OutputKind] = &[
+        OutputKind::Onsets,
+        OutputKind::Pitch,
+        OutputKind::Notes,
+        OutputKind::Melody,
+        OutputKind::Stems,
+    ];
+
+    /// Written when no output is selected: every kind but the melody and the stems (made for
+    /// mixes, and the most work; only on request).
+    pub fn is_default(self) -> bool {
+        !matches!(self, OutputKind::Stems | OutputKind::Melody)
+    }
 
     /// The kind's name, as used in options and summaries.
     pub fn name(self) -> &'static str {
@@ -75,6 +103,8 @@ impl OutputKind {
             OutputKind::Onsets => "onsets",
             OutputKind::Pitch => "pitch",
             OutputKind::Notes => "notes",
+            OutputKind::Melody => "melody",
+            OutputKind::Stems => "stems",
         }
     }
 
@@ -84,6 +114,8 @@ impl OutputKind {
             OutputKind::Onsets => "onsets.txt",
             OutputKind::Pitch => "pitch.csv",
             OutputKind::Notes => "notes.mid",
+            OutputKind::Melody => "melody.csv",
+            OutputKind::Stems => "stems",
         }
     }
 
@@ -91,8 +123,11 @@ impl OutputKind {
     /// before an input is analysed).
     pub fn files(self, base: &Path) -> Vec<PathBuf> {
         match self {
-            OutputKind::Onsets | OutputKind::Pitch => vec![base.to_path_buf()],
+            OutputKind::Onsets | OutputKind::Pitch | OutputKind::Melody => {
+                vec![base.to_path_buf()]
+            }
             OutputKind::Notes => vec![base.to_path_buf(), notes::csv_path(base)],
+            OutputKind::Stems => stems::files(base),
         }
     }
 
@@ -107,6 +142,8 @@ impl OutputKind {
             OutputKind::Onsets => Box::new(onsets::OnsetWriter::new(base, engine, staging)?),
             OutputKind::Pitch => Box::new(pitch::PitchWriter::new(base, engine, staging)?),
             OutputKind::Notes => Box::new(notes::NotesWriter::new(base, engine, staging)?),
+            OutputKind::Melody => Box::new(melody::MelodyWriter::new(base, engine, staging)?),
+            OutputKind::Stems => Box::new(stems::StemsWriter::new(base, engine, staging)?),
         })
     }
 
@@ -116,6 +153,8 @@ impl OutputKind {
             OutputKind::Onsets => config.onset.enabled = true,
             OutputKind::Pitch => config.pitch.enabled = true,
             OutputKind::Notes => config.notes.enabled = true,
+            OutputKind::Melody => config.melody.enabled = true,
+            OutputKind::Stems => config.separation.enabled = true,
         }
     }
 }
@@ -135,6 +174,15 @@ pub struct OutputPaths {
     /// (`onset_s,offset_s,midi_note,velocity`).
     #[arg(long, value_name = "OUT.mid")]
     pub notes: Option<PathBuf>,
+    /// Write the melody of a mix here (predominant pitch): `time_s,freq_hz` per hop, 0 where
+    /// the melody is silent (the format of --pitch).
+    #[arg(long, value_name = "OUT.csv")]
+    pub melody: Option<PathBuf>,
+    /// Write the separated stems into this folder: harmonic.wav, percussive.wav, residual.wav,
+    /// melody.wav, accompaniment.wav (32-bit float, the input's rate and channels, aligned with
+    /// the input: latency removed, same length).
+    #[arg(long, value_name = "OUTDIR")]
+    pub stems: Option<PathBuf>,
     /// Write the JSON summary here.
     #[arg(long, value_name = "OUT.json")]
     pub summary: Option<PathBuf>,
@@ -147,6 +195,8 @@ impl OutputPaths {
             OutputKind::Onsets => self.onsets.as_deref(),
             OutputKind::Pitch => self.pitch.as_deref(),
             OutputKind::Notes => self.notes.as_deref(),
+            OutputKind::Melody => self.melody.as_deref(),
+            OutputKind::Stems => self.stems.as_deref(),
         }
     }
 
@@ -213,6 +263,8 @@ impl Destination {
         config.onset.enabled = false;
         config.pitch.enabled = false;
         config.notes.enabled = false;
+        config.separation.enabled = false;
+        config.melody.enabled = false;
         for (k, _) in &self.outputs {
             k.enable(config);
         }
@@ -236,6 +288,7 @@ pub fn event_kind(event: &Event) -> &'static str {
     match event {
         Event::Onset { .. } => "onset",
         Event::Pitch { .. } => "pitch",
+        Event::Melody { .. } => "melody",
         Event::NoteOn { .. } => "note_on",
         Event::NoteOff { .. } => "note_off",
         _ => "other",

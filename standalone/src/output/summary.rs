@@ -21,6 +21,7 @@ pub fn latencies(engine: &Engine) -> Value {
         "audio": one(Output::Audio),
         "onsets": one(Output::Onsets),
         "pitch": one(Output::Pitch),
+        "melody": one(Output::Melody),
         "notes": one(Output::Notes),
     })
 }

@@ -1,0 +1,109 @@
+//! The melody mask: a soft harmonic comb on the melody's fundamental. Each partial `k * f0` up
+//! to `melody_max_hz` claims a raised-cosine band of half-width `max(min_width_hz,
+//! k * f0 * (2^(cents / 1200) - 1))` (the band widens with `k`, as vibrato and inharmonicity
+//! do); where bands overlap the larger claim wins. A voicing gate with a one-pole time constant
+//! fades the comb in and out; while it fades out, the last voiced `f0` is held.
+
+/// Settings of [`Comb`].
+pub(crate) struct CombSettings {
+    pub(crate) bins: usize,
+    pub(crate) bin_hz: f32,
+    pub(crate) max_hz: f32,
+    pub(crate) width_cents: f32,
+    pub(crate) min_width_hz: f32,
+    /// Per-frame smoothing coefficient of the voicing gate (1 = no smoothing).
+    pub(crate) gate_coeff: f32,
+}
+
+pub(crate) struct Comb {
+    bins: usize,
+    bin_hz: f32,
+    max_hz: f32,
+    width_ratio: f32,
+    min_width_hz: f32,
+    gate_coeff: f32,
+    gate: f32,
+    f0: f32,
+}
+
+impl Comb {
+    pub(crate) fn new(s: &CombSettings) -> Self {
+        Self {
+            bins: s.bins,
+            bin_hz: s.bin_hz,
+            max_hz: s.max_hz.min(s.bin_hz * (s.bins - 1) as f32),
+            width_ratio: 2f32.powf(s.width_cents / 1200.0) - 1.0,
+            min_width_hz: s.min_width_hz,
+            gate_coeff: s.gate_coeff,
+            gate: 0.0,
+            f0: 0.0,
+        }
+    }
+
+    /// Writes the melody mask for a frame whose fundamental is `f0_hz` (0 or not finite when
+    /// unvoiced).
+    pub(crate) fn mask(&mut self, f0_hz: f32, out: &mut [f32]) {
+        let voiced = f0_hz.is_finite() && f0_hz > 0.0;
+        if voiced {
+            self.f0 = f0_hz;
+        }
+        let target = if voiced { 1.0 } else { 0.0 };
+        self.gate += (target - self.gate) * self.gate_coeff;
+        if self.gate < 1e-4 && !voiced {
+            self.gate = 0.0;
+        }
+        out.fill(0.0);
+        if self.gate == 0.0 || self.f0 <= 0.0 {
+            return;
+        }
+        let f0 = self.f0;
+        let mut k = 1.0f32;
+        while k * f0 <= self.max_hz {
+            let centre = k * f0;
+            let width = (centre * self.width_ratio).max(self.min_width_hz).max(1e-3);
+            let lo = (((centre - width) / self.bin_hz).ceil().max(0.0)) as usize;
+            let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
+            for (b, o) in out.iter_mut().enumerate().take(hi + 1).skip(lo) {
+                let d = (b as f32 * self.bin_hz - centre) / width;
+                let w = 0.5 * (1.0 + (std::f32::consts::PI * d).cos());
+                *o = o.max(w);
+            }
+            k += 1.0;
+        }
+        if self.gate < 1.0 {
+            out.iter_mut().for_each(|o| *o *= self.gate);
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.gate = 0.0;
+        self.f0 = 0.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comb_claims_the_partials_and_nothing_between() {
+        let mut c = Comb::new(&CombSettings {
+            bins: 1025,
+            bin_hz: 44_100.0 / 2048.0,
+            max_hz: 8_000.0,
+            width_cents: 40.0,
+            min_width_hz: 25.0,
+            gate_coeff: 1.0,
+        });
+        let mut m = vec![0.0; 1025];
+        c.mask(440.0, &mut m);
+        let bin = |f: f32| (f / (44_100.0 / 2048.0)).round() as usize;
+        for k in 1..=18 {
+            assert!(m[bin(440.0 * k as f32)] > 0.5, "partial {k}");
+            assert_eq!(m[bin(440.0 * k as f32 + 220.0)], 0.0, "between {k} and {}", k + 1);
+        }
+        assert_eq!(m[bin(9_000.0)], 0.0);
+        c.mask(0.0, &mut m);
+        assert!(m.iter().all(|&x| x == 0.0));
+    }
+}

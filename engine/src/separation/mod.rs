@@ -1,0 +1,573 @@
+//! Source separation by spectral masking, live: harmonic / percussive / residual and melody /
+//! accompaniment stems, and a mix of them with a gain per stem.
+//!
+//! # Signal path
+//! Each channel is analysed by a streaming STFT ([`stft`](self) module: an asymmetric
+//! analysis / synthesis window pair that reconstructs perfectly with a synthesis window of two
+//! hops). The masks are computed once per frame on the mid signal (the mean of the channels'
+//! spectra) and applied to every channel's own spectrum, so the stereo image survives:
+//! - harmonic / percussive / residual from rank filters across time and frequency
+//!   (Driedger et al.; see the `hpss` module for the causal variant and its look-ahead);
+//! - melody / accompaniment from a soft harmonic comb on the melody's fundamental.
+//!
+//! The harmonic, percussive and melody stems are resynthesised (inverse FFT, weighted
+//! overlap-add); the residual is the delayed input minus the harmonic and percussive stems and
+//! the accompaniment the delayed input minus the melody, so each split sums to the input
+//! exactly. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
+//! the gains glided per frame (20 ms time constant): with every gain at 1 it is the input,
+//! delayed.
+//!
+//! # Latency
+//! A frame's masks wait for `lookahead_frames` further frames, and its output is final two hops
+//! after the frame ends: every output (the mix and each stem) is the input delayed by exactly
+//! `(lookahead_frames + 2) * hop` samples. At 44.1 or 48 kHz with the defaults (256-sample hop,
+//! 6 frames of look-ahead) that is 2048 samples: 46.4 ms at 44.1 kHz, 42.7 ms at 48 kHz.
+
+mod comb;
+pub(crate) mod f0;
+mod hpss;
+mod rank;
+mod stft;
+
+use realfft::num_complex::Complex32;
+
+use crate::config::SeparationConfig;
+use crate::error::ConfigError;
+use crate::framer::{History, Hopper};
+use crate::sanitize::sanitize;
+
+use comb::{Comb, CombSettings};
+use hpss::{Hpss, HpssSettings};
+pub use stft::window_pair;
+use stft::Stft;
+
+/// Time constant of the gain glide, seconds.
+const GAIN_GLIDE_S: f64 = 0.02;
+
+/// One stem of the separation.
+///
+/// ```
+/// use cochlea_engine::separation::Stem;
+/// assert_eq!(Stem::ALL.len(), 5);
+/// assert_eq!(Stem::Melody.name(), "melody");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stem {
+    /// Sustained, pitched sound (what stays put in time).
+    Harmonic = 0,
+    /// Transients and noise bursts (what stays put in frequency).
+    Percussive = 1,
+    /// What neither the harmonic nor the percussive mask claims (silent when both separation
+    /// margins are 1).
+    Residual = 2,
+    /// The partials of the melody's fundamental.
+    Melody = 3,
+    /// Everything but the melody.
+    Accompaniment = 4,
+}
+
+impl Stem {
+    /// Every stem, in index order.
+    pub const ALL: [Stem; 5] = [
+        Stem::Harmonic,
+        Stem::Percussive,
+        Stem::Residual,
+        Stem::Melody,
+        Stem::Accompaniment,
+    ];
+
+    /// The stem's name in lower case (`harmonic`, ...), as used for file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stem::Harmonic => "harmonic",
+            Stem::Percussive => "percussive",
+            Stem::Residual => "residual",
+            Stem::Melody => "melody",
+            Stem::Accompaniment => "accompaniment",
+        }
+    }
+}
+
+/// Caller-owned storage for the stems of one block: five stems of `channels` channels of up to
+/// `max_block_size` samples, allocated once. [`Engine::process_stems`](crate::Engine::process_stems)
+/// fills the first `len()` samples of each.
+///
+/// ```
+/// use cochlea_engine::{Engine, EngineConfig};
+/// use cochlea_engine::separation::Stem;
+/// let mut config = EngineConfig::new(44_100.0, 2, 256);
+/// config.separation.enabled = true;
+/// let (mut engine, _events) = Engine::new(config).unwrap();
+/// let mut stems = engine.make_stem_outputs();
+/// let input = vec![0.1f32; 256];
+/// let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+/// engine.process_stems(&[&input, &input], &mut [&mut l, &mut r], &mut stems).unwrap();
+/// assert_eq!(stems.len(), 256);
+/// assert_eq!(stems.channel(Stem::Harmonic, 1).len(), 256);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StemOutputs {
+    buf: Vec<f32>,
+    channels: usize,
+    max_block_size: usize,
+    len: usize,
+}
+
+impl StemOutputs {
+    /// Storage for `channels` channels of blocks up to `max_block_size` samples.
+    pub fn new(channels: usize, max_block_size: usize) -> Self {
+        Self {
+            buf: vec![0.0; Stem::ALL.len() * channels * max_block_size],
+            channels,
+            max_block_size,
+            len: 0,
+        }
+    }
+
+    /// Samples per channel written by the last call.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the last call wrote nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Channels per stem.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Longest block it can hold.
+    pub fn max_block_size(&self) -> usize {
+        self.max_block_size
+    }
+
+    /// The last block of `stem`, channel `channel`.
+    pub fn channel(&self, stem: Stem, channel: usize) -> &[f32] {
+        let start = self.offset(stem, channel);
+        &self.buf[start..start + self.len]
+    }
+
+    pub(crate) fn set_len(&mut self, len: usize) {
+        self.len = len;
+    }
+
+    fn offset(&self, stem: Stem, channel: usize) -> usize {
+        assert!(channel < self.channels, "channel {channel} out of range");
+        (stem as usize * self.channels + channel) * self.max_block_size
+    }
+}
+
+/// A delay line of a fixed number of samples.
+#[derive(Debug, Clone)]
+struct Delay {
+    buf: Vec<f32>,
+    mask: usize,
+    write: usize,
+    delay: usize,
+}
+
+impl Delay {
+    fn new(delay: usize) -> Self {
+        let cap = (delay + 1).next_power_of_two();
+        Self {
+            buf: vec![0.0; cap],
+            mask: cap - 1,
+            write: 0,
+            delay,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, x: f32) -> f32 {
+        self.buf[self.write] = x;
+        let y = self.buf[(self.write + self.buf.len() - self.delay) & self.mask];
+        self.write = (self.write + 1) & self.mask;
+        y
+    }
+
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.write = 0;
+    }
+}
+
+/// The signals resynthesised by inverse FFT.
+const SYNTH: usize = 4;
+const SYN_HARMONIC: usize = 0;
+const SYN_PERCUSSIVE: usize = 1;
+const SYN_MELODY: usize = 2;
+const SYN_MIX: usize = 3;
+
+/// The streaming separator: stems and their mix, block by block, for one or two channels.
+///
+/// [`Engine`](crate::Engine) runs one when [`SeparationConfig::enabled`] is set, with the melody
+/// fundamental from its own tracker; it is public so that a caller with its own fundamental
+/// (a score, a reference) can drive the comb directly.
+///
+/// ```
+/// use cochlea_engine::separation::{Separator, Stem, StemOutputs};
+/// use cochlea_engine::SeparationConfig;
+/// let mut sep = Separator::new(&SeparationConfig::default(), 44_100.0, 1, 512).unwrap();
+/// let latency = sep.latency_samples();
+/// let input: Vec<f32> = (0..4096).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+/// let mut out = vec![0.0f32; 4096];
+/// let mut stems = StemOutputs::new(1, 512);
+/// for (i, o) in input.chunks(512).zip(out.chunks_mut(512)) {
+///     // A 350 Hz melody throughout.
+///     sep.process(&[i], &mut [o], Some(&mut stems), [1.0; 5], &mut |_| 350.0);
+/// }
+/// // At unity gains the mix is the input, delayed.
+/// for n in latency..4096 {
+///     assert!((out[n] - input[n - latency]).abs() < 1e-4);
+/// }
+/// ```
+pub struct Separator {
+    channels: usize,
+    hop: usize,
+    frame_len: usize,
+    bins: usize,
+    lookahead: usize,
+    latency: usize,
+    hopper: Hopper,
+    /// Frames analysed since the start.
+    frames: u64,
+    /// Samples pushed since the start.
+    position: u64,
+    inputs: Vec<History>,
+    delays: Vec<Delay>,
+    frame: Vec<f32>,
+    stft: Stft,
+    /// `channels x (lookahead + 1) x bins` spectra waiting for their masks, ring by frame.
+    spectra: Vec<Complex32>,
+    mid: Vec<f32>,
+    hpss: Hpss,
+    comb: Comb,
+    mask_h: Vec<f32>,
+    mask_p: Vec<f32>,
+    mask_m: Vec<f32>,
+    mask_mix: Vec<f32>,
+    /// One frame's synthesis, `2 * hop` samples.
+    chunk: Vec<f32>,
+    /// `SYNTH x channels x ola_len` overlap-add rings indexed by absolute output position.
+    ola: Vec<f32>,
+    ola_mask: usize,
+    gains: [f32; 5],
+    gain_coeff: f32,
+}
+
+impl Separator {
+    /// Validates `config` and allocates everything for `channels` channels (1 or 2) at
+    /// `sample_rate`, for blocks up to `max_block_size` samples (the size of the
+    /// [`StemOutputs`] it fills).
+    pub fn new(
+        config: &SeparationConfig,
+        sample_rate: f64,
+        channels: usize,
+        max_block_size: usize,
+    ) -> Result<Self, ConfigError> {
+        Self::with_min_lookahead(config, sample_rate, channels, max_block_size, 0)
+    }
+
+    /// As [`new`](Separator::new), with at least `min_lookahead` frames of look-ahead: the
+    /// engine raises it when its melody tracker's frames arrive later than the configured
+    /// look-ahead allows (the latency grows accordingly, and says so).
+    pub(crate) fn with_min_lookahead(
+        config: &SeparationConfig,
+        sample_rate: f64,
+        channels: usize,
+        max_block_size: usize,
+        min_lookahead: usize,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        if !(1..=2).contains(&channels) {
+            return Err(ConfigError::Channels(channels));
+        }
+        if !(crate::MIN_SAMPLE_RATE..=crate::MAX_SAMPLE_RATE).contains(&sample_rate) {
+            return Err(ConfigError::SampleRate(sample_rate));
+        }
+        let _ = max_block_size;
+        let hop = config.hop_samples(sample_rate);
+        let frame_len = hop * config.frame_hops as usize;
+        let lookahead = (config.lookahead_frames as usize).max(min_lookahead);
+        let latency = (lookahead + 2) * hop;
+        let stft = Stft::new(frame_len, hop);
+        let bins = stft.bins();
+        let bin_hz = (sample_rate / frame_len as f64) as f32;
+        let frames_per_s = sample_rate / hop as f64;
+        let hpss = Hpss::new(&HpssSettings {
+            bins,
+            history_frames: (config.history_s * frames_per_s).round() as usize,
+            lookahead,
+            percentile: config.harmonic_percentile,
+            width_bins: ((config.percussive_width_hz / bin_hz as f64).round() as usize).max(1),
+            power: config.mask_power,
+            harmonic_margin: config.harmonic_margin,
+            percussive_margin: config.percussive_margin,
+        });
+        let gate_coeff = if config.melody_gate_s > 0.0 {
+            1.0 - (-1.0 / (config.melody_gate_s as f64 * frames_per_s)).exp()
+        } else {
+            1.0
+        };
+        let comb = Comb::new(&CombSettings {
+            bins,
+            bin_hz,
+            max_hz: config.melody_max_hz as f32,
+            width_cents: config.melody_width_cents,
+            min_width_hz: config.melody_min_width_hz,
+            gate_coeff: gate_coeff as f32,
+        });
+        let ola_len = (latency + frame_len).next_power_of_two();
+        Ok(Self {
+            channels,
+            hop,
+            frame_len,
+            bins,
+            lookahead,
+            latency,
+            hopper: Hopper::new(hop),
+            frames: 0,
+            position: 0,
+            inputs: (0..channels).map(|_| History::new(frame_len)).collect(),
+            delays: (0..channels).map(|_| Delay::new(latency)).collect(),
+            frame: vec![0.0; frame_len],
+            stft,
+            spectra: vec![Complex32::default(); channels * (lookahead + 1) * bins],
+            mid: vec![0.0; bins],
+            hpss,
+            comb,
+            mask_h: vec![0.0; bins],
+            mask_p: vec![0.0; bins],
+            mask_m: vec![0.0; bins],
+            mask_mix: vec![0.0; bins],
+            chunk: vec![0.0; 2 * hop],
+            ola: vec![0.0; SYNTH * channels * ola_len],
+            ola_mask: ola_len - 1,
+            gains: config.gains,
+            gain_coeff: (1.0 - (-(hop as f64) / (GAIN_GLIDE_S * sample_rate)).exp()) as f32,
+        })
+    }
+
+    /// The STFT hop in samples.
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    /// The STFT frame (FFT) length in samples.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Latency of every output in samples: output sample `n` is (a separation of) input sample
+    /// `n - latency_samples()`.
+    pub fn latency_samples(&self) -> usize {
+        self.latency
+    }
+
+    /// The stream position described by the frame the `f0` callback is asked about: the centre
+    /// of its synthesis window, `hop` samples before its end.
+    fn frame_instant(&self, frame: u64) -> u64 {
+        frame * self.hop as u64
+    }
+
+    /// Samples until the next frame boundary (at least 1).
+    pub(crate) fn until_next(&self) -> usize {
+        self.hopper.until_next()
+    }
+
+    /// Processes one block: `input` and `output` hold one slice per channel, of equal lengths.
+    /// `output` receives the mix, `stems` (if given) each stem. `gains` are the target stem
+    /// gains (indexed by [`Stem`] as `usize`, clamped to 0..=4). `f0(instant)` is asked, once
+    /// per frame, for the melody's fundamental in Hz at stream position `instant` (0 when
+    /// unvoiced); positions only increase.
+    ///
+    /// Never allocates. Panics if the slices do not match the channel count, or if a stem
+    /// storage is too small for the block.
+    pub fn process(
+        &mut self,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        mut stems: Option<&mut StemOutputs>,
+        gains: [f32; 5],
+        f0: &mut dyn FnMut(u64) -> f32,
+    ) {
+        assert!(input.len() == self.channels && output.len() == self.channels);
+        let len = input[0].len();
+        for c in 0..self.channels {
+            output[c][..len].copy_from_slice(&input[c][..len]);
+        }
+        if let Some(s) = stems.as_deref_mut() {
+            assert!(s.channels == self.channels && s.max_block_size >= len);
+            s.len = len;
+        }
+        let mut pos = 0;
+        while pos < len {
+            let n = (len - pos).min(self.until_next());
+            self.advance(output, pos, n, stems.as_deref_mut(), gains, f0);
+            pos += n;
+        }
+    }
+
+    /// Pushes `io[c][pos..pos + n]` (`n <= until_next()`), replacing it with the mix, and
+    /// writes the stems at the same offsets; analyses a frame when one is due.
+    pub(crate) fn advance(
+        &mut self,
+        io: &mut [&mut [f32]],
+        pos: usize,
+        n: usize,
+        mut stems: Option<&mut StemOutputs>,
+        gains: [f32; 5],
+        f0: &mut dyn FnMut(u64) -> f32,
+    ) {
+        let ola_len = self.ola_mask + 1;
+        let lat = self.latency as u64;
+        for c in 0..self.channels {
+            let x = &mut io[c][pos..pos + n];
+            self.inputs[c].extend(x);
+            for (i, s) in x.iter_mut().enumerate() {
+                let t = self.position + i as u64;
+                let xd = self.delays[c].push(*s);
+                let idx = (t.wrapping_sub(lat) as usize) & self.ola_mask;
+                let mut take = |k: usize| {
+                    let slot = &mut self.ola[(k * self.channels + c) * ola_len + idx];
+                    let v = *slot;
+                    *slot = 0.0;
+                    v
+                };
+                let (h, p, m, mix) = (
+                    take(SYN_HARMONIC),
+                    take(SYN_PERCUSSIVE),
+                    take(SYN_MELODY),
+                    take(SYN_MIX),
+                );
+                *s = if t >= lat { mix } else { 0.0 };
+                if let Some(st) = stems.as_deref_mut() {
+                    let (h, p, m, xd) = if t >= lat {
+                        (h, p, m, xd)
+                    } else {
+                        (0.0, 0.0, 0.0, 0.0)
+                    };
+                    let mbs = st.max_block_size;
+                    let base = |stem: Stem| (stem as usize * self.channels + c) * mbs + pos + i;
+                    st.buf[base(Stem::Harmonic)] = h;
+                    st.buf[base(Stem::Percussive)] = p;
+                    st.buf[base(Stem::Residual)] = xd - h - p;
+                    st.buf[base(Stem::Melody)] = m;
+                    st.buf[base(Stem::Accompaniment)] = xd - m;
+                }
+            }
+        }
+        self.position += n as u64;
+        if self.hopper.advance(n) {
+            self.frame(gains, f0);
+        }
+    }
+
+    /// Analyses the frame that has just ended and resynthesises the one `lookahead` frames back.
+    fn frame(&mut self, gains: [f32; 5], f0: &mut dyn FnMut(u64) -> f32) {
+        let bins = self.bins;
+        let slots = self.lookahead + 1;
+        let k = self.frames;
+        let slot = (k % slots as u64) as usize;
+        let scale = 1.0 / self.channels as f32;
+        self.mid.fill(0.0);
+        for c in 0..self.channels {
+            self.inputs[c].copy_latest(&mut self.frame);
+            let at = (c * slots + slot) * bins;
+            let spectrum = &mut self.spectra[at..at + bins];
+            self.stft.analyze(&self.frame, spectrum);
+            if self.channels == 1 {
+                for (m, s) in self.mid.iter_mut().zip(spectrum.iter()) {
+                    *m = s.norm();
+                }
+            }
+        }
+        if self.channels > 1 {
+            for b in 0..bins {
+                let mut sum = Complex32::default();
+                for c in 0..self.channels {
+                    sum += self.spectra[(c * slots + slot) * bins + b];
+                }
+                self.mid[b] = (sum * scale).norm();
+            }
+        }
+        self.hpss.push(&self.mid, &mut self.mask_h, &mut self.mask_p);
+        self.frames += 1;
+        if k < self.lookahead as u64 {
+            return;
+        }
+        // The frame being decided.
+        let j = k - self.lookahead as u64;
+        let jslot = (j % slots as u64) as usize;
+        let hz = f0(self.frame_instant(j));
+        self.comb.mask(sanitize(hz), &mut self.mask_m);
+
+        for (g, &target) in self.gains.iter_mut().zip(&gains) {
+            let target = if target.is_finite() {
+                target.clamp(0.0, 4.0)
+            } else {
+                *g
+            };
+            *g += (target - *g) * self.gain_coeff;
+            if (target - *g).abs() < 1e-6 {
+                *g = target;
+            }
+        }
+        let [gh, gp, gr, gm, ga] = self.gains;
+        for b in 0..bins {
+            let (mh, mp, mm) = (self.mask_h[b], self.mask_p[b], self.mask_m[b]);
+            let mr = 1.0 - mh - mp;
+            self.mask_mix[b] = (gh * mh + gp * mp + gr * mr) * (gm * mm + ga * (1.0 - mm));
+        }
+
+        // Frame j ends at stream position (j + 1) * hop; its synthesis window covers the two
+        // hops before that (for frame 0, one of them lies before the stream: the ring wraps it
+        // onto positions that are read, and discarded, before the output starts).
+        let start = ((j + 1) * self.hop as u64).wrapping_sub(2 * self.hop as u64) as usize;
+        let ola_len = self.ola_mask + 1;
+        let n = 2 * self.hop;
+        let first = start & self.ola_mask;
+        let split = (ola_len - first).min(n);
+        for c in 0..self.channels {
+            let at = (c * slots + jslot) * bins;
+            for (kind, mask) in [
+                (SYN_HARMONIC, &self.mask_h),
+                (SYN_PERCUSSIVE, &self.mask_p),
+                (SYN_MELODY, &self.mask_m),
+                (SYN_MIX, &self.mask_mix),
+            ] {
+                self.chunk.fill(0.0);
+                self.stft
+                    .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
+                let ring = &mut self.ola[(kind * self.channels + c) * ola_len..][..ola_len];
+                for (o, &y) in ring[first..first + split].iter_mut().zip(&self.chunk) {
+                    *o += y;
+                }
+                for (o, &y) in ring[..n - split].iter_mut().zip(&self.chunk[split..]) {
+                    *o += y;
+                }
+            }
+        }
+    }
+
+    /// Back to the state of a fresh separator (gains return to `initial`), without allocating.
+    pub fn reset_with_gains(&mut self, initial: [f32; 5]) {
+        self.hopper.reset();
+        self.frames = 0;
+        self.position = 0;
+        for h in &mut self.inputs {
+            h.reset();
+        }
+        for d in &mut self.delays {
+            d.reset();
+        }
+        self.spectra.fill(Complex32::default());
+        self.hpss.reset();
+        self.comb.reset();
+        self.ola.fill(0.0);
+        self.gains = initial;
+    }
+}
