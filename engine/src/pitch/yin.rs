@@ -13,7 +13,7 @@
 //! so every lag describes the centre of the frame, and with `N = 2 τ_max` at least `τ_max`
 //! pairs enter each sum (a full period of the lowest pitch). `e₁`, `e₂` come from a running sum
 //! of squares and `r` from the frame's autocorrelation through one FFT pair (zero-padded to a
-//! power of two at least `N + τ_max`, so no circular wrap reaches the lags used). Everything is
+//! 2-3-5-smooth length at least `N + τ_max`, so no circular wrap reaches the lags used). Everything is
 //! in `f64`: the dips that matter are tiny differences of large sums. The normalisation is
 //! `d'(τ) = d(τ) τ / Σ_{1≤k≤τ} d(k)`, `d'(0) = 1`.
 
@@ -40,12 +40,35 @@ pub(crate) struct Yin {
     cmndf: Vec<f64>,
 }
 
+/// The smallest length of at least `n` whose only prime factors are 2, 3 and 5 (and which is
+/// even, for the real FFT): realfft is fast at such lengths, and they waste far less than the
+/// next power of two.
+fn fast_fft_len(n: usize) -> usize {
+    let mut best = n.next_power_of_two();
+    let mut p2 = 2;
+    while p2 < best {
+        let mut p3 = p2;
+        while p3 < best {
+            let mut p5 = p3;
+            while p5 < best {
+                if p5 >= n {
+                    best = p5;
+                }
+                p5 *= 5;
+            }
+            p3 *= 3;
+        }
+        p2 *= 2;
+    }
+    best
+}
+
 impl Yin {
     /// A difference function over frames of `frame_len` samples, for lags up to `max_lag`
     /// (`frame_len` at least `2 max_lag` for every lag to average a full period).
     pub(crate) fn new(frame_len: usize, max_lag: usize) -> Self {
         assert!(max_lag < frame_len, "frame too short for the lags");
-        let fft_len = (frame_len + max_lag).next_power_of_two();
+        let fft_len = fast_fft_len(frame_len + max_lag);
         let mut planner = RealFftPlanner::<f64>::new();
         let forward = planner.plan_fft_forward(fft_len);
         let inverse = planner.plan_fft_inverse(fft_len);
