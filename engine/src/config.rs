@@ -463,7 +463,13 @@ impl SeparationConfig {
             4_000.0,
             "Hz",
         )?;
-        check_range("separation.mask_power", self.mask_power as f64, 0.5, 8.0, "")?;
+        check_range(
+            "separation.mask_power",
+            self.mask_power as f64,
+            0.5,
+            8.0,
+            "",
+        )?;
         check_range(
             "separation.harmonic_margin",
             self.harmonic_margin as f64,

@@ -305,10 +305,7 @@ impl Engine {
             });
         }
         if let Some(st) = stems.as_deref_mut() {
-            if self.separator.is_none()
-                || st.channels() != channels
-                || st.max_block_size() < len
-            {
+            if self.separator.is_none() || st.channels() != channels || st.max_block_size() < len {
                 return Err(ProcessError::Stems);
             }
             st.set_len(len);

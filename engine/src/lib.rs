@@ -49,15 +49,15 @@ pub mod notes;
 pub mod onset;
 mod params;
 pub mod pitch;
-pub mod separation;
 mod sanitize;
+pub mod separation;
 mod stft;
 mod tune;
 mod window;
 
 pub use config::{
-    EngineConfig, MelodyTrackConfig, NotesConfig, OnsetConfig, PitchConfig, SeparationConfig, MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY,
-    MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
+    EngineConfig, MelodyTrackConfig, NotesConfig, OnsetConfig, PitchConfig, SeparationConfig,
+    MAX_BLOCK_SIZE, MAX_EVENT_CAPACITY, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 pub use engine::{Engine, Output};
 pub use error::{ConfigError, ParamError, ProcessError};

@@ -27,6 +27,15 @@ use params::CochleaParams;
 use processor::Processor;
 use scheduler::{NoteMessage, NoteScheduler, DEFAULT_CAPACITY};
 
+/// Names of the stem outputs, in `Stem` order.
+const STEM_PORTS: [&str; 5] = [
+    "Harmonic",
+    "Percussive",
+    "Residual",
+    "Melody",
+    "Accompaniment",
+];
+
 /// The plugin instance. The processor is built in `activate` (off the audio thread), sized for
 /// the host's sample rate, channel count and maximum block size.
 pub struct Cochlea {
@@ -81,30 +90,33 @@ impl Plugin for Cochlea {
     const EMAIL: &'static str = "cochlea@example.invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    /// Stereo and mono main in/out. The auxiliary stem outputs are declared once the engine
-    /// separates stems (issue 4), so that every declared port carries real audio.
+    /// Stereo and mono main in/out; the main output is the stems' mix at the stem gains. Each
+    /// stem also has an auxiliary output of its own (the main output's channel count), in
+    /// [`Stem`](cochlea_engine::separation::Stem) order, so a DAW can route them.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(2),
             main_output_channels: NonZeroU32::new(2),
+            aux_output_ports: &[new_nonzero_u32(2); 5],
             names: PortNames {
                 layout: Some("Stereo"),
                 main_input: Some("Input"),
-                main_output: Some("Output"),
+                main_output: Some("Mix"),
                 aux_inputs: &[],
-                aux_outputs: &[],
+                aux_outputs: &STEM_PORTS,
             },
             ..AudioIOLayout::const_default()
         },
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(1),
             main_output_channels: NonZeroU32::new(1),
+            aux_output_ports: &[new_nonzero_u32(1); 5],
             names: PortNames {
                 layout: Some("Mono"),
                 main_input: Some("Input"),
-                main_output: Some("Output"),
+                main_output: Some("Mix"),
                 aux_inputs: &[],
-                aux_outputs: &[],
+                aux_outputs: &STEM_PORTS,
             },
             ..AudioIOLayout::const_default()
         },
@@ -163,7 +175,7 @@ impl Plugin for Cochlea {
     fn process(
         &mut self,
         buffer: &mut Buffer,
-        _aux: &mut AuxiliaryBuffers,
+        aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let Some(processor) = &mut self.processor else {
@@ -179,8 +191,13 @@ impl Plugin for Cochlea {
         }
         let settings = self.params.settings();
         let bypass = self.params.bypass.value();
+        // The stem ports, in `Stem` order (a host may leave them out: they are then skipped).
+        let mut ports = aux.outputs.iter_mut();
+        let mut stems: [&mut [&mut [f32]]; 5] =
+            std::array::from_fn(|_| ports.next().map_or(&mut [][..], |b| b.as_slice()));
         let report = processor.process(
             buffer.as_slice(),
+            &mut stems,
             &settings,
             bypass,
             &mut self.notes,

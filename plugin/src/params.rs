@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use cochlea_engine::separation::Stem;
 use cochlea_engine::{
-    NotesConfig, OnsetConfig, OnsetMethod, PitchConfig, MIN_INTERVAL_RANGE_S, MIN_NOTE_RANGE_S,
-    SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB, STABILITY_RANGE_CENTS, VOICING_THRESHOLD_RANGE,
+    NotesConfig, OnsetConfig, OnsetMethod, PitchConfig, SeparationConfig, MIN_INTERVAL_RANGE_S,
+    MIN_NOTE_RANGE_S, SENSITIVITY_RANGE, SILENCE_GATE_RANGE_DB, STABILITY_RANGE_CENTS,
+    VOICING_THRESHOLD_RANGE,
 };
 use nice_plug::prelude::*;
 
@@ -18,6 +20,80 @@ pub const TRIGGER_CHANNEL: u8 = 9;
 pub const NOTES_CHANNEL: u8 = 0;
 /// Range of the pitch range parameters, Hz.
 pub const PITCH_RANGE_HZ: (f32, f32) = (30.0, 2000.0);
+/// Range of the stem gains, dB; the bottom of the range mutes the stem.
+pub const STEM_GAIN_RANGE_DB: (f32, f32) = (-60.0, 12.0);
+
+/// A stem gain in dB as the engine's linear gain: the bottom of the range is silence.
+pub fn stem_gain_linear(db: f32) -> f32 {
+    if db <= STEM_GAIN_RANGE_DB.0 {
+        0.0
+    } else {
+        10f32.powf(db.min(STEM_GAIN_RANGE_DB.1) / 20.0)
+    }
+}
+
+/// Which stem, if any, is soloed in the main output.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoloParam {
+    /// No solo: every stem at its gain.
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    /// Only the harmonic stem of the harmonic / percussive / residual split.
+    #[id = "harmonic"]
+    #[name = "Harmonic"]
+    Harmonic,
+    /// Only the percussive stem.
+    #[id = "percussive"]
+    #[name = "Percussive"]
+    Percussive,
+    /// Only the residual stem.
+    #[id = "residual"]
+    #[name = "Residual"]
+    Residual,
+    /// Only the melody of the melody / accompaniment split.
+    #[id = "melody"]
+    #[name = "Melody"]
+    Melody,
+    /// Only the accompaniment.
+    #[id = "accompaniment"]
+    #[name = "Accompaniment"]
+    Accompaniment,
+}
+
+impl SoloParam {
+    fn stem(self) -> Option<Stem> {
+        match self {
+            SoloParam::Off => None,
+            SoloParam::Harmonic => Some(Stem::Harmonic),
+            SoloParam::Percussive => Some(Stem::Percussive),
+            SoloParam::Residual => Some(Stem::Residual),
+            SoloParam::Melody => Some(Stem::Melody),
+            SoloParam::Accompaniment => Some(Stem::Accompaniment),
+        }
+    }
+}
+
+/// The engine's stem gains for the gain parameters (dB) and a solo: a soloed stem keeps its
+/// gain and the other stems of its split fall silent (the other split is left as it is, so
+/// soloing the melody gives the melody of the whole mix).
+pub fn stem_gains(db: [f32; 5], solo: Option<Stem>) -> [f32; 5] {
+    let mut g = db.map(stem_gain_linear);
+    if let Some(s) = solo {
+        let split: &[Stem] = match s {
+            Stem::Harmonic | Stem::Percussive | Stem::Residual => {
+                &[Stem::Harmonic, Stem::Percussive, Stem::Residual]
+            }
+            Stem::Melody | Stem::Accompaniment => &[Stem::Melody, Stem::Accompaniment],
+        };
+        for &other in split {
+            if other != s {
+                g[other as usize] = 0.0;
+            }
+        }
+    }
+    g
+}
 
 /// The onset detection function, as a parameter (ids are stable, the order is the menu's).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +162,12 @@ pub struct Settings {
     pub fmin_hz: f32,
     /// Highest pitch tracked, Hz (applies at the next activation).
     pub fmax_hz: f32,
+    /// Engine stem gains (linear, indexed by [`Stem`]), solo applied.
+    pub stem_gains: [f32; 5],
+    /// Separation margins (harmonic, percussive), 1 to 8 (apply at the next activation).
+    pub margins: (f32, f32),
+    /// Separation look-ahead, frames (applies at the next activation; part of the latency).
+    pub separation_lookahead: u32,
 }
 
 impl Default for Settings {
@@ -146,6 +228,35 @@ pub struct CochleaParams {
     /// Highest pitch tracked. Applies when the host next activates the plugin.
     #[id = "fmax"]
     pub fmax_hz: FloatParam,
+    /// Gain of the harmonic stem in the main output (the bottom of the range mutes it).
+    #[id = "gain_harmonic"]
+    pub gain_harmonic: FloatParam,
+    /// Gain of the percussive stem.
+    #[id = "gain_percussive"]
+    pub gain_percussive: FloatParam,
+    /// Gain of the residual stem (what neither the harmonic nor the percussive mask claims).
+    #[id = "gain_residual"]
+    pub gain_residual: FloatParam,
+    /// Gain of the melody stem.
+    #[id = "gain_melody"]
+    pub gain_melody: FloatParam,
+    /// Gain of the accompaniment stem.
+    #[id = "gain_accompaniment"]
+    pub gain_accompaniment: FloatParam,
+    /// Solo one stem in the main output.
+    #[id = "solo"]
+    pub solo: EnumParam<SoloParam>,
+    /// Harmonic separation margin: above 1, bins that are not clearly harmonic go to the
+    /// residual. Applies when the host next activates the plugin.
+    #[id = "harmonic_margin"]
+    pub harmonic_margin: FloatParam,
+    /// Percussive separation margin. Applies when the host next activates the plugin.
+    #[id = "percussive_margin"]
+    pub percussive_margin: FloatParam,
+    /// Frames the harmonic estimate waits for (one separation hop of latency each). Applies
+    /// when the host next activates the plugin.
+    #[id = "separation_lookahead"]
+    pub separation_lookahead: IntParam,
 }
 
 impl Default for CochleaParams {
@@ -153,6 +264,7 @@ impl Default for CochleaParams {
         let onset = OnsetConfig::default();
         let pitch = PitchConfig::default();
         let notes = NotesConfig::default();
+        let separation = SeparationConfig::default();
         let hop_ms = (onset.hop_s * 1000.0) as f32;
         Self {
             bypass: BoolParam::new("Bypass", false)
@@ -278,8 +390,59 @@ impl Default for CochleaParams {
             .with_string_to_value(formatters::s2v_f32_percentage()),
             fmin_hz: hz_param("Lowest pitch", pitch.fmin_hz as f32),
             fmax_hz: hz_param("Highest pitch", pitch.fmax_hz as f32),
+            gain_harmonic: gain_param("Harmonic"),
+            gain_percussive: gain_param("Percussive"),
+            gain_residual: gain_param("Residual"),
+            gain_melody: gain_param("Melody"),
+            gain_accompaniment: gain_param("Accompaniment"),
+            solo: EnumParam::new("Solo", SoloParam::Off),
+            harmonic_margin: margin_param("Harmonic margin", separation.harmonic_margin),
+            percussive_margin: margin_param("Percussive margin", separation.percussive_margin),
+            separation_lookahead: IntParam::new(
+                "Separation look-ahead",
+                separation.lookahead_frames as i32,
+                IntRange::Linear { min: 0, max: 16 },
+            )
+            .with_unit(" frames")
+            .non_automatable(),
         }
     }
+}
+
+/// A stem gain parameter in dB, 0 dB by default; the bottom of the range mutes the stem. The
+/// engine glides to a new gain (20 ms), so automating it does not click.
+fn gain_param(stem: &str) -> FloatParam {
+    FloatParam::new(
+        format!("{stem} gain"),
+        0.0,
+        FloatRange::Linear {
+            min: STEM_GAIN_RANGE_DB.0,
+            max: STEM_GAIN_RANGE_DB.1,
+        },
+    )
+    .with_step_size(0.1)
+    .with_value_to_string(Arc::new(|db| {
+        if db <= STEM_GAIN_RANGE_DB.0 {
+            "-inf dB".to_owned()
+        } else {
+            format!("{db:.1} dB")
+        }
+    }))
+    .with_string_to_value(Arc::new(|text| {
+        let t = text.trim().trim_end_matches("dB").trim();
+        if t.eq_ignore_ascii_case("-inf") || t.eq_ignore_ascii_case("mute") {
+            Some(STEM_GAIN_RANGE_DB.0)
+        } else {
+            t.parse().ok()
+        }
+    }))
+}
+
+/// A separation margin (1 to 8), applied at the next activation.
+fn margin_param(name: &str, default: f32) -> FloatParam {
+    FloatParam::new(name, default, FloatRange::Linear { min: 1.0, max: 8.0 })
+        .with_step_size(0.01)
+        .non_automatable()
 }
 
 /// A pitch range parameter, in Hz on a log scale, shown with its note name; applies at the
@@ -336,6 +499,18 @@ impl CochleaParams {
             voicing_threshold: self.voicing.value(),
             fmin_hz: self.fmin_hz.value(),
             fmax_hz: self.fmax_hz.value(),
+            stem_gains: stem_gains(
+                [
+                    self.gain_harmonic.value(),
+                    self.gain_percussive.value(),
+                    self.gain_residual.value(),
+                    self.gain_melody.value(),
+                    self.gain_accompaniment.value(),
+                ],
+                self.solo.value().stem(),
+            ),
+            margins: (self.harmonic_margin.value(), self.percussive_margin.value()),
+            separation_lookahead: self.separation_lookahead.value().max(0) as u32,
         }
     }
 }
@@ -363,6 +538,17 @@ mod tests {
             (s.fmin_hz, s.fmax_hz),
             (pitch.fmin_hz as f32, pitch.fmax_hz as f32)
         );
+    }
+
+    #[test]
+    fn solo_silences_the_other_stems_of_its_split() {
+        let g = stem_gains([0.0, -6.0, -60.0, 6.0, 0.0], None);
+        assert_eq!(g[0], 1.0);
+        assert!((g[1] - 0.501).abs() < 1e-3 && g[2] == 0.0 && (g[3] - 1.995).abs() < 1e-3);
+        let g = stem_gains([0.0; 5], Some(Stem::Percussive));
+        assert_eq!(g, [0.0, 1.0, 0.0, 1.0, 1.0]);
+        let g = stem_gains([0.0; 5], Some(Stem::Melody));
+        assert_eq!(g, [1.0, 1.0, 1.0, 1.0, 0.0]);
     }
 
     #[test]

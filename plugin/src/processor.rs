@@ -3,6 +3,7 @@
 //! Built in `activate` (where it allocates everything), run on the audio thread (where it never
 //! allocates, locks or blocks).
 
+use cochlea_engine::separation::{Stem, StemOutputs};
 use cochlea_engine::{
     ConfigError, Engine, EngineConfig, EngineHandle, Event, EventReceiver, Output, MIN_NOTE_RANGE_S,
 };
@@ -33,11 +34,12 @@ pub struct BlockReport {
 /// for _ in 0..40 {
 ///     left.fill(0.25); // processing is in place: the block holds the output afterwards
 ///     right.fill(0.25);
-///     p.process(&mut [&mut left, &mut right], &settings, false, &mut notes, |_| {});
+///     // No stem ports here: only the main output, the stems' mix.
+///     p.process(&mut [&mut left, &mut right], &mut [], &settings, false, &mut notes, |_| {});
 /// }
-/// // The output is the input, `latency` samples late: a constant by now.
+/// // At unity stem gains the output is the input, `latency` samples late: a constant by now.
 /// assert!(latency > 0 && latency < 40 * 256);
-/// assert_eq!(left[255], 0.25);
+/// assert!((left[255] - 0.25).abs() < 1e-4);
 /// ```
 pub struct Processor {
     engine: Engine,
@@ -49,6 +51,12 @@ pub struct Processor {
     /// The host's input, copied: the engine writes its output over the host buffer.
     input: [Vec<f32>; 2],
     delay: DelayLine,
+    /// The dry input delayed by the whole latency: what bypass plays.
+    dry: DelayLine,
+    /// The engine's stems of the current chunk.
+    stems: StemOutputs,
+    /// One delay per stem, like `delay` for the main output.
+    stem_delays: Vec<DelayLine>,
     /// Output position of the start of the next block (= input samples processed since reset).
     position: u64,
     latency: usize,
@@ -82,11 +90,17 @@ impl Processor {
         let _ = handle.set_onset_lookahead(lookahead);
         let _ = handle.set_notes_min_length(min_note);
         let latency = latency_of(&engine, settings.notes);
-        let mut delay = DelayLine::new(
-            channels,
-            max_latency - engine.latency_samples(Output::Audio),
-        );
-        delay.set_delay(latency - engine.latency_samples(Output::Audio));
+        let audio_latency = engine.latency_samples(Output::Audio);
+        let line = |max: usize, delay: usize| {
+            let mut d = DelayLine::new(channels, max);
+            d.set_delay(delay);
+            d
+        };
+        let (max_extra, extra) = (max_latency - audio_latency, latency - audio_latency);
+        let delay = line(max_extra, extra);
+        let dry = line(max_latency, latency);
+        let stem_delays = Stem::ALL.iter().map(|_| line(max_extra, extra)).collect();
+        let stems = engine.make_stem_outputs();
         let max_block = max_block.max(1);
         Ok(Self {
             engine,
@@ -97,6 +111,9 @@ impl Processor {
             sample_rate,
             input: [vec![0.0; max_block], vec![0.0; max_block]],
             delay,
+            dry,
+            stems,
+            stem_delays,
             position: 0,
             latency,
             lookahead,
@@ -116,13 +133,17 @@ impl Processor {
         self.channels
     }
 
-    /// Processes one host block in place (`audio` holds one slice per channel, any length).
-    /// Notes due in this block go to `send` in time order, through `notes`. With `bypass` the
-    /// audio still passes, delayed by the latency, and no notes are sent (sounding ones end at
-    /// the block's start).
+    /// Processes one host block in place (`audio` holds one slice per channel, any length):
+    /// the main output is the stems' mix at the stem gains (the input, at unity gains). `stems`
+    /// receives each stem, in [`Stem`] order, one port per stem with the main output's channels
+    /// (missing ports are skipped), delayed like the main output. Notes due in this block go to
+    /// `send` in time order, through `notes`. With `bypass` the dry input passes, delayed by the
+    /// latency (the stems still come out), and no notes are sent (sounding ones end at the
+    /// block's start).
     pub fn process(
         &mut self,
         audio: &mut [&mut [f32]],
+        stems: &mut [&mut [&mut [f32]]],
         settings: &Settings,
         bypass: bool,
         notes: &mut NoteScheduler,
@@ -153,8 +174,12 @@ impl Processor {
             let latency = latency_of(&self.engine, self.notes_on);
             if latency != self.latency {
                 self.latency = latency;
-                self.delay
-                    .set_delay(latency - self.engine.latency_samples(Output::Audio));
+                let extra = latency - self.engine.latency_samples(Output::Audio);
+                self.delay.set_delay(extra);
+                self.dry.set_delay(latency);
+                for d in &mut self.stem_delays {
+                    d.set_delay(extra);
+                }
                 // Notes scheduled for the old alignment would land in the wrong place.
                 notes.release_all(0, &mut send);
                 report.latency_changed = Some(latency as u32);
@@ -169,7 +194,7 @@ impl Processor {
         let mut done = 0;
         while done < len {
             let n = (len - done).min(self.max_block);
-            self.process_chunk(audio, done, n);
+            self.process_chunk(audio, stems, bypass, done, n);
             done += n;
             // Events leave the engine in stamp order; each is due `latency` after its stamp.
             while let Some(event) = self.events.pop() {
@@ -183,7 +208,14 @@ impl Processor {
         report
     }
 
-    fn process_chunk(&mut self, audio: &mut [&mut [f32]], from: usize, n: usize) {
+    fn process_chunk(
+        &mut self,
+        audio: &mut [&mut [f32]],
+        stems: &mut [&mut [&mut [f32]]],
+        bypass: bool,
+        from: usize,
+        n: usize,
+    ) {
         let range = from..from + n;
         for (copy, host) in self.input.iter_mut().zip(audio.iter()) {
             copy[..n].copy_from_slice(&host[range.clone()]);
@@ -195,20 +227,54 @@ impl Processor {
         let result = match (self.channels, first, second) {
             (1, Some(a), _) => {
                 let mut out = [a];
-                let r = self.engine.process(&inputs[..1], &mut out);
+                let r = self
+                    .engine
+                    .process_stems(&inputs[..1], &mut out, &mut self.stems);
                 self.delay.process(&mut out);
+                let mut dry = [&mut self.input[0][..n]];
+                self.dry.process(&mut dry);
+                if bypass {
+                    out[0].copy_from_slice(dry[0]);
+                }
                 r
             }
             (2, Some(a), Some(b)) => {
                 let mut out = [a, b];
-                let r = self.engine.process(&inputs, &mut out);
+                let r = self
+                    .engine
+                    .process_stems(&inputs, &mut out, &mut self.stems);
                 self.delay.process(&mut out);
+                let (dry_l, dry_r) = self.input.split_at_mut(1);
+                let mut dry = [&mut dry_l[0][..n], &mut dry_r[0][..n]];
+                self.dry.process(&mut dry);
+                if bypass {
+                    out[0].copy_from_slice(dry[0]);
+                    out[1].copy_from_slice(dry[1]);
+                }
                 r
             }
             _ => Ok(()),
         };
         // Chunks never exceed the engine's maximum and the layout is the one it was built for.
         debug_assert!(result.is_ok());
+        for ((port, stem), delay) in stems.iter_mut().zip(Stem::ALL).zip(&mut self.stem_delays) {
+            let mut chans = port.iter_mut();
+            match (self.channels, chans.next(), chans.next()) {
+                (1, Some(a), _) => {
+                    let a = &mut a[range.clone()];
+                    a.copy_from_slice(self.stems.channel(stem, 0));
+                    delay.process(&mut [a]);
+                }
+                (2, Some(a), Some(b)) => {
+                    let a = &mut a[range.clone()];
+                    let b = &mut b[range.clone()];
+                    a.copy_from_slice(self.stems.channel(stem, 0));
+                    b.copy_from_slice(self.stems.channel(stem, 1));
+                    delay.process(&mut [a, b]);
+                }
+                _ => {}
+            }
+        }
     }
 
     fn schedule(&mut self, event: Event, settings: &Settings, notes: &mut NoteScheduler) {
@@ -264,6 +330,12 @@ impl Processor {
         if h.pitch_voicing_threshold() != s.voicing_threshold {
             let _ = h.set_pitch_voicing_threshold(s.voicing_threshold);
         }
+        for stem in Stem::ALL {
+            let g = s.stem_gains[stem as usize];
+            if h.stem_gain(stem) != g {
+                let _ = h.set_stem_gain(stem, g);
+            }
+        }
     }
 
     fn max_lookahead(&self) -> u32 {
@@ -276,6 +348,10 @@ impl Processor {
         self.engine.reset();
         while self.events.pop().is_some() {}
         self.delay.reset();
+        self.dry.reset();
+        for d in &mut self.stem_delays {
+            d.reset();
+        }
         self.position = 0;
     }
 
@@ -287,7 +363,8 @@ impl Processor {
 }
 
 /// The engine configuration the plugin runs for this stream format and `settings`: onsets with
-/// the onset settings, and the pitch tracker and notes always on (so turning the pitch notes on
+/// the onset settings, the separation (stems and their mix), and the pitch tracker and notes
+/// always on (so turning the pitch notes on
 /// needs no new engine; whether they are sent, and their delay counted in the latency, follows
 /// `settings.notes`). The pitch range is fixed here: it sizes the analysis window.
 pub fn engine_config(
@@ -313,6 +390,11 @@ pub fn engine_config(
     config.notes.enabled = true;
     config.notes.min_note_s = settings.min_note_s;
     config.notes.stability_cents = settings.stability_cents;
+    config.separation.enabled = true;
+    config.separation.harmonic_margin = settings.margins.0.clamp(1.0, 8.0);
+    config.separation.percussive_margin = settings.margins.1.clamp(1.0, 8.0);
+    config.separation.lookahead_frames = settings.separation_lookahead.min(16);
+    config.separation.gains = settings.stem_gains;
     config
 }
 

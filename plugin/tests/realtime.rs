@@ -22,19 +22,29 @@ const SR: f64 = 44_100.0;
 /// A note as the host places it: absolute position, on, channel, key, velocity.
 type Placed = (u64, bool, u8, u8, f32);
 
-fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Vec<Vec<f32>>, Vec<Placed>) {
+/// Main output, then the five stems, each as channels.
+type Audio = (Vec<Vec<f32>>, Vec<Vec<Vec<f32>>>);
+
+fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Audio, Vec<Placed>) {
     let settings = Settings::default();
     let mut p = Processor::new(SR, input.len(), max_block, &settings).unwrap();
     let mut notes = NoteScheduler::new(512);
     let mut output: Vec<Vec<f32>> = input.to_vec();
-    let mut sent = Vec::new();
     let len = input[0].len();
+    let mut stems = vec![vec![vec![0.0f32; len]; input.len()]; 5];
+    let mut sent = Vec::new();
     let (mut pos, mut i) = (0, 0);
     while pos < len {
         let n = blocks[i % blocks.len()].min(len - pos);
         let mut chans: Vec<&mut [f32]> = output.iter_mut().map(|c| &mut c[pos..pos + n]).collect();
+        let mut ports: Vec<Vec<&mut [f32]>> = stems
+            .iter_mut()
+            .map(|s| s.iter_mut().map(|c| &mut c[pos..pos + n]).collect())
+            .collect();
+        let mut ports: Vec<&mut [&mut [f32]]> = ports.iter_mut().map(|p| &mut p[..]).collect();
         p.process(
             &mut chans,
+            &mut ports,
             &settings,
             false,
             &mut notes,
@@ -51,7 +61,7 @@ fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Vec<Vec<f32>>
         pos += n;
         i += 1;
     }
-    (output, sent)
+    ((output, stems), sent)
 }
 
 #[test]
@@ -90,6 +100,7 @@ fn process_never_allocates_through_changes_bypass_latency_and_reset() {
     let mut p = Processor::new(48_000.0, 2, 1024, &settings).unwrap();
     let mut notes = NoteScheduler::new(512);
     let mut buf = vec![vec![0.0f32; 1024]; 2];
+    let mut stems = vec![vec![vec![0.0f32; 1024]; 2]; 5];
     let mut count = 0usize;
     let mut latency_changes = 0;
     reset_violation_count();
@@ -113,11 +124,25 @@ fn process_never_allocates_through_changes_bypass_latency_and_reset() {
         settings.stability_cents = 30.0 + (block % 5) as f32 * 10.0;
         settings.voicing_threshold = 0.3 + (block % 4) as f32 * 0.1;
         settings.trigger_key = Some(30 + (block % 7) as u8);
+        // Stem gains and solos change too (every block: automation).
+        settings.stem_gains = [
+            (block % 3) as f32,
+            1.0,
+            0.5,
+            (block % 2) as f32,
+            1.0 - (block % 2) as f32,
+        ];
         let bypass = block % 50 > 40;
         let (left, right) = buf.split_at_mut(1);
+        let mut ports: Vec<Vec<&mut [f32]>> = stems
+            .iter_mut()
+            .map(|s| s.iter_mut().map(|c| &mut c[..n]).collect())
+            .collect();
+        let mut ports: Vec<&mut [&mut [f32]]> = ports.iter_mut().map(|p| &mut p[..]).collect();
         assert_no_alloc(|| {
             let report = p.process(
                 &mut [&mut left[0][..n], &mut right[0][..n]],
+                &mut ports,
                 &settings,
                 bypass,
                 &mut notes,
@@ -134,6 +159,7 @@ fn process_never_allocates_through_changes_bypass_latency_and_reset() {
         pos += n;
     }
     assert_eq!(violation_count(), 0, "allocations on the audio thread");
+    assert!(stems.iter().flatten().flatten().all(|x| x.is_finite()));
     eprintln!("notes sent: {count}");
     assert!(count > 5, "notes were sent ({count})");
     // Block 200 (notes off, look-ahead 2) and block 300 (look-ahead 3); the look-ahead change
@@ -167,9 +193,16 @@ fn hostile_input_gives_finite_output() {
             })
             .collect();
         let mut b = a.clone();
-        p.process(&mut [&mut a, &mut b], &settings, false, &mut notes, |m| {
-            assert!(m.velocity.is_finite());
-        });
+        p.process(
+            &mut [&mut a, &mut b],
+            &mut [],
+            &settings,
+            false,
+            &mut notes,
+            |m| {
+                assert!(m.velocity.is_finite());
+            },
+        );
         assert!(a.iter().chain(&b).all(|x| x.is_finite()), "block {block}");
     }
 }
@@ -183,7 +216,9 @@ fn reset_equals_fresh() {
         let mut out = input[0].clone();
         let mut sent = Vec::new();
         for (i, chunk) in out.chunks_mut(300).enumerate() {
-            p.process(&mut [chunk], &settings, false, notes, |m| sent.push((i, m)));
+            p.process(&mut [chunk], &mut [], &settings, false, notes, |m| {
+                sent.push((i, m))
+            });
         }
         (out, sent)
     };

@@ -788,18 +788,30 @@ fn stems_are_aligned_with_the_input_and_each_split_sums_to_it() {
     for c in 0..2 {
         for i in 0..x.len() {
             let hpr = h.channels[c][i] + p.channels[c][i] + res.channels[c][i];
-            assert!((hpr - x.channels[c][i]).abs() < 1e-4, "channel {c} sample {i}");
+            assert!(
+                (hpr - x.channels[c][i]).abs() < 1e-4,
+                "channel {c} sample {i}"
+            );
             let ma = m.channels[c][i] + a.channels[c][i];
-            assert!((ma - x.channels[c][i]).abs() < 1e-4, "channel {c} sample {i}");
+            assert!(
+                (ma - x.channels[c][i]).abs() < 1e-4,
+                "channel {c} sample {i}"
+            );
         }
     }
     // The hits are percussive: the percussive stem peaks at them (aligned, latency removed).
     let peak = p.channels[0]
         .iter()
         .enumerate()
-        .fold((0, 0.0f32), |b, (i, &v)| if v.abs() > b.1 { (i, v.abs()) } else { b });
+        .fold(
+            (0, 0.0f32),
+            |b, (i, &v)| if v.abs() > b.1 { (i, v.abs()) } else { b },
+        );
     let t = peak.0 as f64 / 48_000.0;
-    assert!(HITS.iter().any(|&h| (t - h).abs() < 0.01), "percussive peak at {t} s");
+    assert!(
+        HITS.iter().any(|&h| (t - h).abs() < 0.01),
+        "percussive peak at {t} s"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -814,16 +826,32 @@ fn stems_are_opt_in_and_their_errors_leave_nothing() {
     assert_code(&r, 0);
     assert!(!files_under(&out).iter().any(|f| f.contains("stems")));
     // --only stems with -o: a stems/ folder beside the summary.
-    let r = cochlea(&["analyze", s(&input), "-o", s(&out), "--only", "stems", "--force"]);
+    let r = cochlea(&[
+        "analyze",
+        s(&input),
+        "-o",
+        s(&out),
+        "--only",
+        "stems",
+        "--force",
+    ]);
     assert_code(&r, 0);
-    assert!(out.join("in/stems/harmonic.wav").is_file(), "{:?}", files_under(&out));
+    assert!(
+        out.join("in/stems/harmonic.wav").is_file(),
+        "{:?}",
+        files_under(&out)
+    );
     // A folder cannot be made under a file: exit 4, nothing written.
     let blocker = dir.join("blocker");
     std::fs::write(&blocker, b"").unwrap();
     let before = files_under(&dir);
     let r = cochlea(&["analyze", s(&input), "--stems", s(&blocker.join("st"))]);
     assert_code(&r, 4);
-    assert!(stderr(&r).contains("cannot create folder"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("cannot create folder"),
+        "{}",
+        stderr(&r)
+    );
     assert_eq!(files_under(&dir), before);
     // Existing stems are kept unless forced.
     let st = dir.join("st");
@@ -831,7 +859,10 @@ fn stems_are_opt_in_and_their_errors_leave_nothing() {
     let r = cochlea(&["analyze", s(&input), "--stems", s(&st)]);
     assert_code(&r, 4);
     assert!(stderr(&r).contains("already exists"), "{}", stderr(&r));
-    assert_code(&cochlea(&["analyze", s(&input), "--stems", s(&st), "--force"]), 0);
+    assert_code(
+        &cochlea(&["analyze", s(&input), "--stems", s(&st), "--force"]),
+        0,
+    );
     // An unreadable input: exit 3, no stems folder.
     let bad = dir.join("bad.wav");
     std::fs::write(&bad, b"RIFF nonsense").unwrap();
@@ -839,7 +870,15 @@ fn stems_are_opt_in_and_their_errors_leave_nothing() {
     assert_code(&r, 3);
     assert!(!dir.join("bad-stems").exists());
     // live does not record stems.
-    let r = cochlea(&["live", "--input-file", s(&input), "--only", "stems", "-o", s(&out)]);
+    let r = cochlea(&[
+        "live",
+        "--input-file",
+        s(&input),
+        "--only",
+        "stems",
+        "-o",
+        s(&out),
+    ]);
     assert_code(&r, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -863,10 +902,13 @@ fn melody_csv_follows_the_melody_of_a_mix() {
         .collect();
     // One row per 256-sample hop, evenly spaced.
     let step = 256.0 / 44_100.0;
-    assert!(rows.windows(2).all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));
+    assert!(rows
+        .windows(2)
+        .all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));
     let (t, f): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
     let (rt, rf) = {
-        let text = std::fs::read_to_string(corpus("melody/ma000_flute_piano.melody.f0.csv")).unwrap();
+        let text =
+            std::fs::read_to_string(corpus("melody/ma000_flute_piano.melody.f0.csv")).unwrap();
         text.lines()
             .skip(1)
             .map(|l| {

@@ -41,7 +41,8 @@ pub fn run_stems(engine: &mut Engine, channels: &[&[f32]], blocks: &[usize]) -> 
         let len = blocks[b % blocks.len()].min(n - start);
         b += 1;
         let ins: Vec<&[f32]> = channels.iter().map(|c| &c[start..start + len]).collect();
-        let mut outs: Vec<&mut [f32]> = mix.iter_mut().map(|c| &mut c[start..start + len]).collect();
+        let mut outs: Vec<&mut [f32]> =
+            mix.iter_mut().map(|c| &mut c[start..start + len]).collect();
         engine
             .process_stems(&ins, &mut outs, &mut storage)
             .expect("process_stems");

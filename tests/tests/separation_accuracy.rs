@@ -49,8 +49,20 @@ fn harmonic_and_percussive_floors() {
         let stems = engine_stems(&mix, sr);
         let (_, h) = load(&format!("{name}.harmonic.flac"));
         let (_, p) = load(&format!("{name}.percussive.flac"));
-        check(&format!("{name} harmonic"), &h, &stems[Stem::Harmonic as usize], hs, hsi);
-        check(&format!("{name} percussive"), &p, &stems[Stem::Percussive as usize], ps, psi);
+        check(
+            &format!("{name} harmonic"),
+            &h,
+            &stems[Stem::Harmonic as usize],
+            hs,
+            hsi,
+        );
+        check(
+            &format!("{name} percussive"),
+            &p,
+            &stems[Stem::Percussive as usize],
+            ps,
+            psi,
+        );
     }
 }
 
@@ -61,7 +73,13 @@ fn melody_floor_with_the_engines_own_tracker() {
     let (_, melody) = load(&format!("{name}.melody.flac"));
     let stems = engine_stems(&mix, sr);
     // Measured: SDR 10.99 dB, SI-SDR 10.09 dB.
-    check(&format!("{name} melody (online f0)"), &melody, &stems[Stem::Melody as usize], 10.5, 9.6);
+    check(
+        &format!("{name} melody (online f0)"),
+        &melody,
+        &stems[Stem::Melody as usize],
+        10.5,
+        9.6,
+    );
 }
 
 #[test]
@@ -87,5 +105,11 @@ fn melody_comb_floor_with_the_reference_f0() {
         est.extend_from_slice(stems.channel(Stem::Melody, 0));
     }
     // Measured: SDR 15.76 dB, SI-SDR 14.80 dB.
-    check(&format!("{name} melody (reference f0)"), &melody, &est[l..], 15.2, 14.3);
+    check(
+        &format!("{name} melody (reference f0)"),
+        &melody,
+        &est[l..],
+        15.2,
+        14.3,
+    );
 }

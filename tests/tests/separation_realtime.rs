@@ -33,7 +33,10 @@ fn any_block_segmentation_gives_identical_audio_and_stems() {
     let patterns: [&[usize]; 6] = [&[4096], &[1], &[7], &[64], &[480], &random];
     let mut e = separating_engine(SR, 2, 4096);
     let reference = run_stems(&mut e, &[&x[0], &x[1]], patterns[0]);
-    assert!(reference.stem(Stem::Percussive, 0).iter().any(|&v| v != 0.0));
+    assert!(reference
+        .stem(Stem::Percussive, 0)
+        .iter()
+        .any(|&v| v != 0.0));
     for p in &patterns[1..] {
         let mut e = separating_engine(SR, 2, 4096);
         let run = run_stems(&mut e, &[&x[0], &x[1]], p);
@@ -49,7 +52,10 @@ fn process_stems_and_gain_changes_never_allocate() {
         let v = vec![1u8; 16];
         std::hint::black_box(v);
     });
-    assert!(violation_count() > 0, "the allocation checker is not active");
+    assert!(
+        violation_count() > 0,
+        "the allocation checker is not active"
+    );
 
     let x = music();
     let mut e = separating_engine(SR, 2, 512);

@@ -33,9 +33,16 @@ fn unity_mix_is_the_input_delayed_by_the_stated_latency() {
             let run = run_stems(&mut e, &[&x[0], &x[1]], blocks);
             for c in 0..2 {
                 let y = &run.mix[c];
-                assert!(y[..latency].iter().all(|&v| v == 0.0), "{sr} Hz: early output");
+                assert!(
+                    y[..latency].iter().all(|&v| v == 0.0),
+                    "{sr} Hz: early output"
+                );
                 let err = error_db(&y[latency..], &x[c][..x[c].len() - latency]);
-                assert!(err < -90.0, "{sr} Hz, channel {c}, blocks {:?}: {err:.1} dB", &blocks[..1]);
+                assert!(
+                    err < -90.0,
+                    "{sr} Hz, channel {c}, blocks {:?}: {err:.1} dB",
+                    &blocks[..1]
+                );
             }
         }
     }
@@ -115,7 +122,12 @@ fn harmonic_stem_holds_the_chord_and_percussive_the_clicks() {
     let clicks_ref = &clicks[skip..n - l];
     let h_err = error_db(h, chord_ref);
     let p_err = error_db(p, clicks_ref);
-    let leak_h = energy(&h.iter().zip(chord_ref).map(|(a, b)| a - b).collect::<Vec<_>>());
+    let leak_h = energy(
+        &h.iter()
+            .zip(chord_ref)
+            .map(|(a, b)| a - b)
+            .collect::<Vec<_>>(),
+    );
     println!(
         "harmonic error {h_err:.1} dB, percussive error {p_err:.1} dB; chord {:.3e} clicks {:.3e} h-err {:.3e} p {:.3e}",
         energy(chord_ref),
@@ -125,7 +137,11 @@ fn harmonic_stem_holds_the_chord_and_percussive_the_clicks() {
     );
     // How much of the clicks the percussive stem captures (projection), and how its energy
     // sits: in the 20 ms after each click against the rest.
-    let capture = p.iter().zip(clicks_ref).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>()
+    let capture = p
+        .iter()
+        .zip(clicks_ref)
+        .map(|(&a, &b)| a as f64 * b as f64)
+        .sum::<f64>()
         / energy(clicks_ref);
     let (mut inside, mut outside) = (0.0f64, 0.0f64);
     let (mut n_in, mut n_out) = (0usize, 0usize);
@@ -200,7 +216,9 @@ fn hostile_input_gives_finite_bounded_output() {
     }
     let dc = vec![1.0f32; n];
     let silence = vec![0.0f32; n];
-    let tiny: Vec<f32> = (0..n).map(|i| if i % 2 == 0 { 1e-38 } else { -1e-38 }).collect();
+    let tiny: Vec<f32> = (0..n)
+        .map(|i| if i % 2 == 0 { 1e-38 } else { -1e-38 })
+        .collect();
     for signal in [&x, &dc, &silence, &tiny] {
         let mut e = separating_engine(sr, 2, 1000);
         let run = run_stems(&mut e, &[signal, &silence], &[1000]);

@@ -168,7 +168,11 @@ fn solve_toeplitz_spd(g: &[f64], d: &[f64]) -> Vec<f64> {
             }
             return x;
         }
-        ridge = if ridge == 0.0 { g[0] * 1e-10 } else { ridge * 10.0 };
+        ridge = if ridge == 0.0 {
+            g[0] * 1e-10
+        } else {
+            ridge * 10.0
+        };
     }
 }
 
@@ -198,7 +202,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
             })
             .collect()

@@ -100,7 +100,12 @@ mod tests {
         let bin = |f: f32| (f / (44_100.0 / 2048.0)).round() as usize;
         for k in 1..=18 {
             assert!(m[bin(440.0 * k as f32)] > 0.5, "partial {k}");
-            assert_eq!(m[bin(440.0 * k as f32 + 220.0)], 0.0, "between {k} and {}", k + 1);
+            assert_eq!(
+                m[bin(440.0 * k as f32 + 220.0)],
+                0.0,
+                "between {k} and {}",
+                k + 1
+            );
         }
         assert_eq!(m[bin(9_000.0)], 0.0);
         c.mask(0.0, &mut m);

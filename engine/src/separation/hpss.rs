@@ -168,7 +168,13 @@ mod tests {
 
     #[test]
     fn masks_sum_to_one_without_margins_and_leave_a_residual_with_them() {
-        for &(h, p) in &[(1.0, 0.0), (0.0, 1.0), (0.3, 0.7), (1e-30, 3e-30), (0.0, 0.0)] {
+        for &(h, p) in &[
+            (1.0, 0.0),
+            (0.0, 1.0),
+            (0.3, 0.7),
+            (1e-30, 3e-30),
+            (0.0, 0.0),
+        ] {
             let (mh, mp) = masks(h, p, 2.0, 1.0, 1.0);
             assert!((mh + mp - 1.0).abs() < 1e-6, "{h} {p}");
             let (mh2, mp2) = masks(h, p, 2.0, 2.0, 2.0);

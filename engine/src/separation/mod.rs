@@ -494,7 +494,8 @@ impl Separator {
                 self.mid[b] = (sum * scale).norm();
             }
         }
-        self.hpss.push(&self.mid, &mut self.mask_h, &mut self.mask_p);
+        self.hpss
+            .push(&self.mid, &mut self.mask_h, &mut self.mask_p);
         self.frames += 1;
         if k < self.lookahead as u64 {
             return;

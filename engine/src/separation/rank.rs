@@ -152,7 +152,13 @@ mod tests {
             let w: Vec<f32> = (-2i32..=2)
                 .map(|d| {
                     let j = i as i32 + d;
-                    let j = if j < 0 { -j - 1 } else if j >= 20 { 39 - j } else { j };
+                    let j = if j < 0 {
+                        -j - 1
+                    } else if j >= 20 {
+                        39 - j
+                    } else {
+                        j
+                    };
                     x[j as usize]
                 })
                 .collect();

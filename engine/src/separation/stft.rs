@@ -117,9 +117,11 @@ impl Stft {
         let n = self.spectrum.len();
         self.spectrum[0].im = 0.0;
         self.spectrum[n - 1].im = 0.0;
-        let _ = self
-            .inv
-            .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch_inv);
+        let _ = self.inv.process_with_scratch(
+            &mut self.spectrum,
+            &mut self.time,
+            &mut self.scratch_inv,
+        );
         let k = self.analysis.len();
         let start = k - 2 * self.hop;
         for ((o, &y), &w) in ola
