@@ -90,16 +90,43 @@ impl Plugin for Cochlea {
     const EMAIL: &'static str = "cochlea@example.invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    /// Stereo and mono main in/out; the main output is the stems' mix at the stem gains. Each
-    /// stem also has an auxiliary output of its own (the main output's channel count), in
-    /// [`Stem`](cochlea_engine::separation::Stem) order, so a DAW can route them.
+    /// Stereo and mono main in/out; the main output is the stems' mix at the stem gains. The
+    /// first two layouts have only the main ports (the default, and what VST3 hosts get: a
+    /// VST3 plugin's bus count is fixed, and JUCE-based hosts leave buses they do not use
+    /// without buffers, which nice-plug cannot process). The last two add an auxiliary output
+    /// per stem (the main output's channel count), in [`Stem`](cochlea_engine::separation::Stem)
+    /// order, so a CLAP host can route them.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            names: PortNames {
+                layout: Some("Stereo"),
+                main_input: Some("Input"),
+                main_output: Some("Mix"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            names: PortNames {
+                layout: Some("Mono"),
+                main_input: Some("Input"),
+                main_output: Some("Mix"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
+            ..AudioIOLayout::const_default()
+        },
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(2),
             main_output_channels: NonZeroU32::new(2),
             aux_output_ports: &[new_nonzero_u32(2); 5],
             names: PortNames {
-                layout: Some("Stereo"),
+                layout: Some("Stereo with stems"),
                 main_input: Some("Input"),
                 main_output: Some("Mix"),
                 aux_inputs: &[],
@@ -112,7 +139,7 @@ impl Plugin for Cochlea {
             main_output_channels: NonZeroU32::new(1),
             aux_output_ports: &[new_nonzero_u32(1); 5],
             names: PortNames {
-                layout: Some("Mono"),
+                layout: Some("Mono with stems"),
                 main_input: Some("Input"),
                 main_output: Some("Mix"),
                 aux_inputs: &[],
