@@ -345,3 +345,44 @@ fn bad_live_requests_name_what_was_asked_and_what_exists() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_monitored_stem_turns_the_separation_on_with_its_latency_and_the_same_onsets() {
+    let dir = temp_dir("live-stem");
+    let input = corpus("onsets/o007_guitar_drums.flac");
+    let run = |name: &str, monitor: &str| {
+        let out = dir.join(name);
+        let r = cochlea(&[
+            "live",
+            "--backend",
+            "null",
+            "--fast",
+            "--input-file",
+            s(&input),
+            "--monitor",
+            monitor,
+            "--display",
+            "lines",
+            "--only",
+            "onsets",
+            "-o",
+            s(&out),
+        ]);
+        assert_code(&r, 0);
+        (
+            read_json(&out.join("summary.json")),
+            std::fs::read_to_string(out.join("onsets.txt")).unwrap(),
+        )
+    };
+    let (stem, stem_onsets) = run("stem", "percussive");
+    assert_eq!(stem["settings"]["monitor"], "percussive");
+    assert_eq!(stem["settings"]["separate"], true);
+    // 46.4 ms of audio latency at 44.1 kHz: the separation's.
+    assert_eq!(stem["latency"]["audio"]["samples"], 2048);
+    let (mix, mix_onsets) = run("mix", "mix");
+    assert_eq!(mix["settings"]["separate"], false);
+    assert_eq!(mix["latency"]["audio"]["samples"], 0);
+    // The analyses do not depend on what is heard.
+    assert_eq!(stem_onsets, mix_onsets);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -102,3 +102,49 @@ fn playing_a_file_and_the_null_device_do_not_allocate() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_monitored_stem_is_what_plays_and_separation_does_not_allocate() {
+    // Clicks are percussive: the percussive stem carries them to the monitor, the harmonic one
+    // hardly; both meters see the separation.
+    let data = click_signal(44_100, 2);
+    let mut energy = vec![];
+    for stem in [
+        cochlea_engine::separation::Stem::Percussive,
+        cochlea_engine::separation::Stem::Harmonic,
+    ] {
+        let meters = Arc::new(Meters::default());
+        let mut config = AnalysisSettings::default()
+            .engine_config(44_100.0, 2, 512)
+            .unwrap();
+        config.separation.enabled = true;
+        let (engine, _events) = Engine::new(config).unwrap();
+        let (producer, mut consumer) = rtrb::RingBuffer::new(2 * 44_100);
+        let mut processor =
+            Processor::new(engine, Input::Capture, Some(producer), meters.clone(), None)
+                .hear(Some(stem));
+        reset_violation_count();
+        assert_no_alloc(|| {
+            for chunk in data.chunks(2 * 300) {
+                processor.capture(chunk, 2);
+            }
+        });
+        assert_eq!(violation_count(), 0);
+        let mut e = 0.0f64;
+        while let Ok(x) = consumer.pop() {
+            e += (x as f64) * (x as f64);
+        }
+        energy.push(e);
+        let peaks: Vec<f32> = meters.stems.iter().map(|p| p.take()).collect();
+        assert!(
+            peaks[1] > 0.5 && peaks[0] < 0.1 * peaks[1],
+            "stem peaks {peaks:?}"
+        );
+    }
+    assert!(
+        energy[0] > 10.0 * energy[1],
+        "percussive {} vs harmonic {} on clicks",
+        energy[0],
+        energy[1]
+    );
+}

@@ -65,6 +65,8 @@ pub struct Snapshot {
     pub device_errors: u64,
     /// Events dropped by the engine's queue.
     pub dropped: u64,
+    /// Stem peaks since the last snapshot (linear, `Stem` order), when the engine separates.
+    pub stems: Option<[f32; 5]>,
 }
 
 fn db(x: f32) -> f32 {
@@ -156,6 +158,17 @@ impl Screen {
         for c in 0..2 {
             self.input_db[c] = db(snap.input[c]).max(self.input_db[c] - fall);
             self.output_db[c] = db(snap.output[c]).max(self.output_db[c] - fall);
+        }
+        if let Some(peaks) = snap.stems {
+            if self.stems.is_empty() {
+                self.stems = cochlea_engine::separation::Stem::ALL
+                    .iter()
+                    .map(|s| (s.name().to_string(), FLOOR_DB))
+                    .collect();
+            }
+            for ((_, level), p) in self.stems.iter_mut().zip(peaks) {
+                *level = db(p).max(*level - fall);
+            }
         }
         self.last = *snap;
         self.updated = Some(now);
@@ -375,6 +388,25 @@ mod tests {
         for row in ["pitch  --", "note   --", "stems  --"] {
             assert!(lines.iter().any(|l| l == row), "{row} in {lines:?}");
         }
+    }
+
+    #[test]
+    fn the_stem_row_shows_each_stem_level() {
+        let mut s = Screen::new("t".into(), 48_000.0, 2, true);
+        let now = Instant::now();
+        let snap = Snapshot {
+            stems: Some([1.0, 0.1, 0.0, 0.5, 0.01]),
+            ..Snapshot::default()
+        };
+        s.update(&snap, now);
+        let lines = s.lines(now, false);
+        let row = lines.iter().find(|l| l.starts_with("stems")).unwrap();
+        assert!(
+            row.contains("harmonic   0.0 dB")
+                && row.contains("percussive -20.0 dB")
+                && row.contains("accompaniment -40.0 dB"),
+            "{row}"
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Meters {
     pub input: [Peak; 2],
     /// Peak of what is sent to the monitoring output, per channel.
     pub output: [Peak; 2],
+    /// Peak of each stem (both channels), in `Stem` order, when the engine separates.
+    pub stems: [Peak; 5],
     /// Frames lost because a queue between two threads was full (capture faster than
     /// monitoring).
     pub overruns: AtomicU64,

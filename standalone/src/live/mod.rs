@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use cochlea_engine::separation::Stem;
 use cochlea_engine::{
     ConfigError, Engine, EngineHandle, Event, EventReceiver, MAX_BLOCK_SIZE, MAX_SAMPLE_RATE,
     MIN_SAMPLE_RATE,
@@ -53,8 +54,37 @@ pub enum Backend {
 pub enum Monitor {
     /// Nothing (no output device is opened when capturing).
     Off,
-    /// The engine's audio output: the input mix.
+    /// The engine's audio output: the input mix (with `--separate`, the stems' mix).
     Mix,
+    /// One stem of the separation (turns it on): the harmonic part.
+    Harmonic,
+    /// The percussive part.
+    Percussive,
+    /// What neither the harmonic nor the percussive part claims.
+    Residual,
+    /// The melody (from the predominant pitch).
+    Melody,
+    /// Everything but the melody.
+    Accompaniment,
+}
+
+impl Monitor {
+    /// Whether anything is played.
+    pub fn audible(self) -> bool {
+        self != Monitor::Off
+    }
+
+    /// The stem played, if it is one.
+    pub fn stem(self) -> Option<Stem> {
+        match self {
+            Monitor::Off | Monitor::Mix => None,
+            Monitor::Harmonic => Some(Stem::Harmonic),
+            Monitor::Percussive => Some(Stem::Percussive),
+            Monitor::Residual => Some(Stem::Residual),
+            Monitor::Melody => Some(Stem::Melody),
+            Monitor::Accompaniment => Some(Stem::Accompaniment),
+        }
+    }
 }
 
 /// How the live view is shown.
@@ -90,10 +120,15 @@ pub struct LiveArgs {
     /// stream's rate).
     #[arg(long, value_name = "FILE")]
     pub input_file: Option<PathBuf>,
-    /// What the monitoring output plays [default: mix with --input-file, off when capturing, to
-    /// avoid feedback from speakers into a microphone].
+    /// What the monitoring output plays: the mix or one stem [default: mix with --input-file,
+    /// off when capturing, to avoid feedback from speakers into a microphone]. A stem turns the
+    /// separation on.
     #[arg(long, value_enum)]
     pub monitor: Option<Monitor>,
+    /// Run the source separation: stem levels on the display, and the monitored mix is the
+    /// stems' mix (the audio latency grows by the separation's, about 46 ms).
+    #[arg(long)]
+    pub separate: bool,
     /// Sample rate in Hz [default: the device's, or the file's].
     #[arg(long, value_name = "HZ")]
     pub rate: Option<u32>,
@@ -254,7 +289,8 @@ impl Context<'_> {
         file: Option<AudioReader>,
         monitor_ring: Option<rtrb::Producer<f32>>,
     ) -> Result<(Processor, Prepared), Failure> {
-        let (engine, events) = make_engine(self.args, rate, channels, max_block)?;
+        let separate = self.args.separate || self.monitor.stem().is_some();
+        let (engine, events) = make_engine(self.args, rate, channels, max_block, separate)?;
         let writers = self.destination.writers(&engine, self.staging)?;
         let latency = summary::latencies(&engine);
         let handle = engine.handle();
@@ -270,7 +306,8 @@ impl Context<'_> {
             None => (Input::Silence, None),
         };
         let limit = self.args.duration.map(|d| (d * rate as f64).round() as u64);
-        let processor = Processor::new(engine, input, monitor_ring, self.meters.clone(), limit);
+        let processor = Processor::new(engine, input, monitor_ring, self.meters.clone(), limit)
+            .hear(self.monitor.stem());
         Ok((
             processor,
             Prepared {
@@ -344,7 +381,7 @@ fn start_null(cx: &mut Context, file: Option<AudioReader>) -> Result<Started, Fa
         "pace": if args.fast { "fast" } else { "real time" },
     });
     // The null device "plays" the mix: its level is metered like a real output's.
-    let monitored = cx.monitor == Monitor::Mix;
+    let monitored = cx.monitor.audible();
     Ok(started(
         p,
         Running::Null(thread),
@@ -370,7 +407,7 @@ fn start_cpal_file(
     let channels = args
         .channels
         .map_or(engine_channels(file.channels()), |c| c as usize);
-    let audible = cx.monitor == Monitor::Mix;
+    let audible = cx.monitor.audible();
     let (processor, p) = cx.prepare(rate, channels, args.block, Some(file), None)?;
     let stream = device::build_playback(
         &out_dev,
@@ -424,7 +461,7 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
         .unwrap_or(chosen.config.channels.min(2) as usize);
     let mut playback = None;
     let mut ring = None;
-    if cx.monitor == Monitor::Mix {
+    if cx.monitor.audible() {
         let out_dev = device::find(host, Direction::Output, args.output_device.as_deref())?;
         let out_chosen = device::choose(&out_dev, Direction::Output, Some(rate), None, args.block)?;
         let (mut producer, consumer) = rtrb::RingBuffer::new(MAX_CALLBACK * 4 * channels);
@@ -470,7 +507,7 @@ fn start_cpal_capture(cx: &mut Context, host: &cpal::Host) -> Result<Started, Fa
     });
     let mut streams: Vec<cpal::Stream> = playback.into_iter().map(|(s, _, _)| s).collect();
     streams.push(capture);
-    let monitored = cx.monitor == Monitor::Mix;
+    let monitored = cx.monitor.audible();
     Ok(started(
         p,
         Running::Cpal(streams),
@@ -561,6 +598,7 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
     } else {
         Monitor::Off
     });
+    let separating = args.separate || monitor.stem().is_some();
 
     // The first Ctrl-C stops cleanly; a second one leaves at once.
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -633,6 +671,7 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
         xruns: Meters::get(&meters.xruns),
         device_errors: Meters::get(&meters.device_errors),
         dropped,
+        stems: separating.then(|| std::array::from_fn(|i| meters.stems[i].take())),
     };
     let source_failed = || {
         reader
@@ -745,7 +784,8 @@ pub fn run(args: &LiveArgs) -> Result<(), Failure> {
             "settings": {
                 "block_size": args.block,
                 "analysed_channels": channels,
-                "monitor": if monitored { "mix" } else { "off" },
+                "monitor": monitor.to_possible_value().map(|v| v.get_name().to_string()),
+                "separate": separating,
                 "analysis": args.settings.to_json(),
             },
             "latency": latency,
@@ -789,6 +829,7 @@ fn make_engine(
     rate: u32,
     channels: usize,
     max_block: usize,
+    separate: bool,
 ) -> Result<(Engine, cochlea_engine::EventReceiver), Failure> {
     let mut config = args
         .settings
@@ -799,6 +840,7 @@ fn make_engine(
         })?;
     // A generous queue: the display drains it 30 times a second.
     config.event_capacity = 1 << 14;
+    config.separation.enabled = separate;
     Engine::new(config).map_err(|e| Failure::usage(format!("invalid setting: {e}")))
 }
 

@@ -6,6 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use cochlea_engine::separation::{Stem, StemOutputs};
 use cochlea_engine::Engine;
 
 use super::meters::Meters;
@@ -35,6 +36,10 @@ pub struct Processor {
     /// Stop after this many frames.
     limit: u64,
     position: u64,
+    /// The stems of the current block, when the engine separates.
+    stems: Option<StemOutputs>,
+    /// The stem played instead of the mix, if any.
+    heard: Option<Stem>,
 }
 
 impl Processor {
@@ -49,6 +54,11 @@ impl Processor {
     ) -> Self {
         let channels = engine.config().channels;
         let max_block = engine.config().max_block_size;
+        let stems = engine
+            .config()
+            .separation
+            .enabled
+            .then(|| engine.make_stem_outputs());
         Self {
             engine,
             channels,
@@ -60,7 +70,16 @@ impl Processor {
             monitor,
             limit: limit.unwrap_or(u64::MAX),
             position: 0,
+            stems,
+            heard: None,
         }
+    }
+
+    /// Plays `stem` instead of the mix (the engine must separate: see
+    /// [`SeparationConfig`](cochlea_engine::SeparationConfig)).
+    pub fn hear(mut self, stem: Option<Stem>) -> Self {
+        self.heard = stem.filter(|_| self.stems.is_some());
+        self
     }
 
     /// Engine channels (1 or 2).
@@ -77,13 +96,33 @@ impl Processor {
         }
         let ins: [&[f32]; 2] = [&self.ins[0][..n], &self.ins[self.channels - 1][..n]];
         let (a, b) = self.outs.split_at_mut(1);
-        let result = if self.channels == 2 {
-            self.engine
-                .process(&ins, &mut [&mut a[0][..n], &mut b[0][..n]])
-        } else {
-            self.engine.process(&ins[..1], &mut [&mut a[0][..n]])
+        let result = match (&mut self.stems, self.channels) {
+            (Some(st), 2) => {
+                self.engine
+                    .process_stems(&ins, &mut [&mut a[0][..n], &mut b[0][..n]], st)
+            }
+            (Some(st), _) => self
+                .engine
+                .process_stems(&ins[..1], &mut [&mut a[0][..n]], st),
+            (None, 2) => self
+                .engine
+                .process(&ins, &mut [&mut a[0][..n], &mut b[0][..n]]),
+            (None, _) => self.engine.process(&ins[..1], &mut [&mut a[0][..n]]),
         };
         debug_assert!(result.is_ok(), "blocks are cut to the engine's maximum");
+        if let Some(st) = &self.stems {
+            for stem in Stem::ALL {
+                let p = (0..self.channels)
+                    .map(|c| peak(st.channel(stem, c)))
+                    .fold(0.0, f32::max);
+                self.meters.stems[stem as usize].hold(p);
+            }
+            if let Some(stem) = self.heard {
+                for c in 0..self.channels {
+                    self.outs[c][..n].copy_from_slice(st.channel(stem, c));
+                }
+            }
+        }
         for c in 0..self.channels {
             self.meters.input[c].hold(peak(&self.ins[c][..n]));
         }
