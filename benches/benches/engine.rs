@@ -8,11 +8,16 @@
 //!
 //! Stages are isolated by configuration: `passthrough` is the framer alone (sanitising, mixing,
 //! history) with every analysis off; each onset method adds the STFT, that detection function
-//! and the peak picker.
+//! and the peak picker; `pitch` the YIN frames, candidates and HMM; `notes` pitch plus the note
+//! tracker; `melody` the predominant-pitch tracker; `separation` the STFT of each channel, the
+//! HPSS and melody masks and the overlap-add resynthesis of the five stems (with the melody
+//! tracker it needs). `engine/plugin default` is what the plugin runs: onsets, pitch, notes and
+//! every stem, stereo.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use cochlea::audio::read_audio;
 use cochlea_engine::{Engine, EngineConfig, OnsetMethod};
+use cochlea_plugin::params::Settings;
 use cochlea_tests::corpus::test_data;
 
 const BLOCK: usize = 512;
@@ -53,6 +58,31 @@ fn stages(c: &mut Criterion) {
             b.iter(|| run(&mut engine, &mut rx, &x, &mut out))
         });
     }
+
+    let only = |f: fn(&mut EngineConfig)| {
+        let mut config = EngineConfig::new(sr, 1, BLOCK);
+        config.onset.enabled = false;
+        f(&mut config);
+        Engine::new(config).unwrap()
+    };
+    for (name, setup) in [
+        (
+            "pitch",
+            (|c: &mut EngineConfig| c.pitch.enabled = true) as fn(&mut EngineConfig),
+        ),
+        ("notes", |c: &mut EngineConfig| {
+            c.pitch.enabled = true;
+            c.notes.enabled = true;
+            c.notes.use_onsets = false;
+        }),
+        ("melody", |c: &mut EngineConfig| c.melody.enabled = true),
+        ("separation", |c: &mut EngineConfig| {
+            c.separation.enabled = true
+        }),
+    ] {
+        let (mut engine, mut rx) = only(setup);
+        group.bench_function(name, |b| b.iter(|| run(&mut engine, &mut rx, &x, &mut out)));
+    }
     group.finish();
 }
 
@@ -74,6 +104,31 @@ fn whole_engine(c: &mut Criterion) {
                         let (ol, or) = out.split_at_mut(1);
                         engine
                             .process(&[l, r], &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]])
+                            .unwrap();
+                        while rx.pop().is_some() {}
+                    }
+                })
+            },
+        );
+    }
+    for rate in [44_100.0, 48_000.0] {
+        let config = cochlea_plugin::processor::engine_config(rate, 2, BLOCK, &Settings::default());
+        let (mut engine, mut rx) = Engine::new(config).unwrap();
+        let mut stems = engine.make_stem_outputs();
+        let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+        group.bench_with_input(
+            BenchmarkId::new("plugin default stereo", rate as u32),
+            &rate,
+            |b, _| {
+                b.iter(|| {
+                    for (l, r) in x.chunks(BLOCK).zip(right.chunks(BLOCK)) {
+                        let (ol, or) = out.split_at_mut(1);
+                        engine
+                            .process_stems(
+                                &[l, r],
+                                &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]],
+                                &mut stems,
+                            )
                             .unwrap();
                         while rx.pop().is_some() {}
                     }

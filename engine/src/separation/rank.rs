@@ -2,23 +2,23 @@
 //! frequency. Both keep sorted windows updated in place (one removal and one insertion per
 //! step), so a frame costs `O(bins * window)` moves at worst and allocates nothing.
 
-/// Replaces `old` (which must be present) by `new` in the sorted slice `s`, keeping it sorted.
+/// Replaces `old` (which must be present) by `new` in the sorted slice `s`, keeping it sorted:
+/// two binary searches and one block move (a `memmove`), not a compare per element.
 #[inline]
 fn replace_sorted(s: &mut [f32], old: f32, new: f32) {
-    let mut i = s.partition_point(|&x| x < old);
+    let i = s.partition_point(|&x| x < old);
     debug_assert!(i < s.len());
     if new > old {
-        while i + 1 < s.len() && s[i + 1] < new {
-            s[i] = s[i + 1];
-            i += 1;
-        }
+        // The values after `i` smaller than `new` move down one place.
+        let j = i + 1 + s[i + 1..].partition_point(|&x| x < new);
+        s.copy_within(i + 1..j, i);
+        s[j - 1] = new;
     } else {
-        while i > 0 && s[i - 1] > new {
-            s[i] = s[i - 1];
-            i -= 1;
-        }
+        // The values before `i` greater than `new` move up one place.
+        let j = s[..i].partition_point(|&x| x <= new);
+        s.copy_within(j..i, j + 1);
+        s[j] = new;
     }
-    s[i] = new;
 }
 
 /// The index of percentile `q` (0 to 100) in a sorted window of `n` values (scipy's
