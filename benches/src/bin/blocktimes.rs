@@ -26,6 +26,16 @@ struct Args {
     /// Block sizes to measure.
     #[arg(long, value_delimiter = ',', default_value = "32,64,128,512")]
     blocks: Vec<usize>,
+    /// The engine configuration: `defaults` (the engine's defaults: onsets) or `plugin` (what
+    /// the plugin runs: onsets, pitch, notes and every stem).
+    #[arg(long, value_enum, default_value = "plugin")]
+    config: Config,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Config {
+    Defaults,
+    Plugin,
 }
 
 /// Concatenated corpus audio (mono), at least `seconds` long, and its sample rate.
@@ -67,8 +77,12 @@ fn main() {
     let (mono, rate) = music(args.seconds);
     let right: Vec<f32> = mono.iter().map(|x| 0.8 * x).collect();
     println!(
-        "{:.1} s of dev-corpus music at {rate} Hz, stereo, engine defaults, one thread",
-        mono.len() as f64 / rate as f64
+        "{:.1} s of dev-corpus music at {rate} Hz, stereo, {}, one thread",
+        mono.len() as f64 / rate as f64,
+        match args.config {
+            Config::Defaults => "engine defaults (onsets)",
+            Config::Plugin => "the plugin's configuration (onsets, pitch, notes, stems)",
+        }
     );
     println!("block time as a fraction of the block's duration:\n");
     println!(
@@ -80,8 +94,21 @@ fn main() {
         "", "thread CPU time", "wall time"
     );
     for &block in &args.blocks {
-        let config = EngineConfig::new(rate as f64, 2, block);
+        let config = match args.config {
+            Config::Defaults => EngineConfig::new(rate as f64, 2, block),
+            Config::Plugin => cochlea_plugin::processor::engine_config(
+                rate as f64,
+                2,
+                block,
+                &cochlea_plugin::params::Settings::default(),
+            ),
+        };
         let (mut engine, mut rx) = Engine::new(config).expect("default config");
+        let mut stems = engine
+            .config()
+            .separation
+            .enabled
+            .then(|| engine.make_stem_outputs());
         let mut out = [vec![0.0f32; block], vec![0.0f32; block]];
         let n_blocks = mono.len() / block;
         let mut cpu = Vec::with_capacity(n_blocks);
@@ -94,9 +121,11 @@ fn main() {
             let (ol, or) = out.split_at_mut(1);
             let t = Instant::now();
             let c = thread_cpu_time();
-            engine
-                .process(&[l, r], &mut [&mut ol[0], &mut or[0]])
-                .expect("block fits");
+            match &mut stems {
+                Some(st) => engine.process_stems(&[l, r], &mut [&mut ol[0], &mut or[0]], st),
+                None => engine.process(&[l, r], &mut [&mut ol[0], &mut or[0]]),
+            }
+            .expect("block fits");
             let dc = thread_cpu_time() - c;
             let dt = t.elapsed().as_secs_f64();
             if b >= warm {

@@ -316,6 +316,76 @@ fn pitch(dir: &Path) -> Vec<Row> {
     rows
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+/// The harmonic / percussive mixes of the dev corpus: Cochlea's live separation (the engine with
+/// the separation on, its melody tracker included) against librosa's offline HPSS.
+fn separation(dir: &Path) -> Vec<Row> {
+    let mixes: Vec<PathBuf> = corpus::items(dir, ".flac")
+        .into_iter()
+        .filter(|i| i.name.starts_with("hp") && i.name.ends_with(".mix"))
+        .map(|i| i.audio)
+        .collect();
+    let mut rows = vec![];
+    let (mut cpu, mut audio_s, mut h_sdr, mut p_sdr) = (0.0, 0.0, vec![], vec![]);
+    for mix_path in &mixes {
+        let t = thread_cpu_time();
+        let audio = read_audio(mix_path).expect("corpus audio");
+        let stems = cochlea_benches::stems::separate_engine(
+            &cochlea_engine::SeparationConfig::default(),
+            &audio.mono(),
+            audio.sample_rate,
+            FILE_BLOCK,
+        )
+        .expect("separation");
+        cpu += thread_cpu_time() - t;
+        audio_s += audio.duration_s();
+        let stem_path = |stem: &str| {
+            let name = mix_path.file_name().unwrap().to_string_lossy();
+            mix_path.with_file_name(name.replace(".mix.flac", &format!(".{stem}.flac")))
+        };
+        for (i, (stem, scores)) in [("harmonic", &mut h_sdr), ("percussive", &mut p_sdr)]
+            .into_iter()
+            .enumerate()
+        {
+            let reference = read_audio(&stem_path(stem)).expect("stem").mono();
+            if let Ok(v) = cochlea_engine::eval::separation::sdr(&reference, &stems[i]) {
+                scores.push(v);
+            }
+        }
+    }
+    rows.push(Row {
+        tool: "Cochlea separation (live, 46.4 ms)".into(),
+        cpu_s: cpu,
+        audio_s,
+        accuracy: format!(
+            "median SDR harmonic {:.2} dB, percussive {:.2} dB",
+            median(h_sdr),
+            median(p_sdr)
+        ),
+    });
+    if let Some(python) = cochlea_benches::peers::python() {
+        let files: Vec<&Path> = mixes.iter().map(|p| p.as_path()).collect();
+        match librosa_run(&python, "hpss", &files) {
+            Ok((cpu, audio, _)) => rows.push(Row {
+                tool: "librosa hpss (offline, stft+istft)".into(),
+                cpu_s: cpu,
+                audio_s: audio,
+                accuracy: "scored by `score stems --librosa`".into(),
+            }),
+            Err(e) => println!("librosa: failed: {e}"),
+        }
+    }
+    rows
+}
+
 fn main() {
     let args = Args::parse();
     let corpus = args.corpus.or_else(corpus::dev_corpus).unwrap_or_else(|| {
@@ -330,5 +400,9 @@ fn main() {
     print_table(
         &format!("pitch ({})", corpus.join("pitch").display()),
         &pitch(&corpus.join("pitch")),
+    );
+    print_table(
+        &format!("separation ({})", corpus.join("separation").display()),
+        &separation(&corpus.join("separation")),
     );
 }
