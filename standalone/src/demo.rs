@@ -112,12 +112,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     let input = dir.join("input.wav");
     write_wav(&input, signal.sample_rate, &[&signal.samples])
         .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-    let kinds: Vec<OutputKind> = OutputKind::ALL
-        .iter()
-        .copied()
-        .filter(|k| k.is_default())
-        .collect();
-    let destination = Destination::new(&kinds, Some(dir), &OutputPaths::default());
+    // Every output, the melody track and the stems included.
+    let destination = Destination::new(OutputKind::ALL, Some(dir), &OutputPaths::default());
     let job = FileJob {
         input: &input,
         destination: &destination,
@@ -255,6 +251,30 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
         summary["latency"]["pitch"]["ms"]
             .as_f64()
             .unwrap_or(f64::NAN)
+    );
+    // The stems, read back: the noise hits should land in the percussive stem and the plucked
+    // melody in the harmonic one.
+    let stems_dir = dir.join(OutputKind::Stems.file_name());
+    let mut levels = vec![];
+    for stem in cochlea_engine::separation::Stem::ALL {
+        let path = stems_dir.join(format!("{}.wav", stem.name()));
+        let audio = crate::audio::read_audio(&path)
+            .map_err(|e| Failure::internal(format!("{}: cannot read back: {e}", path.display())))?;
+        let x = audio.mono();
+        let energy: f64 = x.iter().map(|v| (*v as f64).powi(2)).sum();
+        levels.push((stem.name(), energy));
+    }
+    let total: f64 = signal.samples.iter().map(|v| (*v as f64).powi(2)).sum();
+    let shares: Vec<String> = levels
+        .iter()
+        .map(|(name, e)| format!("{name} {:.0} %", 100.0 * e / total.max(1e-30)))
+        .collect();
+    println!(
+        "stems (share of the input's energy; audio latency {:.1} ms stated): {}",
+        summary["latency"]["audio"]["ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        shares.join(", ")
     );
     let mut files = vec![input.display().to_string()];
     files.extend(result.written.iter().map(|p| p.display().to_string()));

@@ -586,15 +586,25 @@ fn demo_finds_the_onsets_it_synthesised_and_can_run_again() {
             .and_then(|t| t.parse().ok())
             .unwrap_or_else(|| panic!("no pitch score: {text}"));
         assert!(rpa >= 0.9, "{text}");
+        assert!(
+            text.contains("stems (share of the input's energy"),
+            "{text}"
+        );
     }
     assert_eq!(
         files_under(&dir),
         strings(&[
             "input.wav",
+            "melody.csv",
             "notes.csv",
             "notes.mid",
             "onsets.txt",
             "pitch.csv",
+            "stems/accompaniment.wav",
+            "stems/harmonic.wav",
+            "stems/melody.wav",
+            "stems/percussive.wav",
+            "stems/residual.wav",
             "summary.json"
         ])
     );

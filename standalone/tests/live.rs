@@ -37,6 +37,18 @@ fn a_file_through_the_real_time_path_gives_the_offline_onsets() {
     assert_code(&r, 0);
     let live = std::fs::read_to_string(out.join("onsets.txt")).unwrap();
     assert_eq!(live, std::fs::read_to_string(&reference).unwrap());
+    // The notes too: the live path's equal the offline ones, and there are some.
+    let offline_notes = dir.join("reference.mid");
+    assert_code(
+        &cochlea(&["analyze", s(&input), "--notes", s(&offline_notes)]),
+        0,
+    );
+    let live_notes = std::fs::read_to_string(out.join("notes.csv")).unwrap();
+    assert!(live_notes.lines().count() > 10, "{live_notes}");
+    assert_eq!(
+        live_notes,
+        std::fs::read_to_string(dir.join("reference.notes.csv")).unwrap()
+    );
     // The same onsets were printed as they happened: time, kind, strength.
     let printed: Vec<String> = stdout(&r)
         .lines()
