@@ -22,6 +22,38 @@ pub struct AnalysisSettings {
     /// Notes.
     #[command(flatten)]
     pub notes: NotesSettings,
+    /// Source separation.
+    #[command(flatten)]
+    pub separation: SeparationSettings,
+}
+
+/// Source-separation settings (used when stems are written, or heard live).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[command(next_help_heading = "Separation")]
+pub struct SeparationSettings {
+    /// Harmonic separation margin (1 to 8): above 1, what is not clearly harmonic goes to the
+    /// residual.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    #[serde(serialize_with = "shortest")]
+    pub harmonic_margin: f32,
+    /// Percussive separation margin (1 to 8).
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    #[serde(serialize_with = "shortest")]
+    pub percussive_margin: f32,
+    /// Frames of 5.8 ms the harmonic estimate waits for (0 to 16); each adds to the audio
+    /// latency (46.4 ms at the default 6, 44.1 kHz).
+    #[arg(long, default_value_t = 6, value_name = "FRAMES")]
+    pub separation_lookahead: u32,
+    /// Gains of the stems in the audio output (live monitoring of the mix), linear 0 to 4, in
+    /// the order harmonic,percussive,residual,melody,accompaniment.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 5,
+        default_values_t = [1.0f32; 5],
+        value_name = "G,G,G,G,G"
+    )]
+    pub stem_gains: Vec<f32>,
 }
 
 /// Pitch tracking settings.
@@ -151,6 +183,14 @@ impl AnalysisSettings {
         n.enabled = true;
         n.min_note_s = self.notes.min_note;
         n.stability_cents = self.notes.note_stability;
+        // The separation's settings; whether it runs is the caller's choice (it costs the most).
+        let sep = &mut config.separation;
+        sep.harmonic_margin = self.separation.harmonic_margin;
+        sep.percussive_margin = self.separation.percussive_margin;
+        sep.lookahead_frames = self.separation.separation_lookahead;
+        for (g, &v) in sep.gains.iter_mut().zip(&self.separation.stem_gains) {
+            *g = v;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -189,6 +229,12 @@ impl Default for AnalysisSettings {
                 min_note: 0.04,
                 note_stability: 50.0,
             },
+            separation: SeparationSettings {
+                harmonic_margin: 1.0,
+                percussive_margin: 1.0,
+                separation_lookahead: 6,
+                stem_gains: vec![1.0; 5],
+            },
         }
     }
 }
@@ -217,6 +263,7 @@ mod tests {
         let mut notes = engine.notes.clone();
         notes.enabled = true;
         assert_eq!(config.notes, notes);
+        assert_eq!(config.separation, engine.separation);
     }
 
     #[test]
@@ -231,6 +278,17 @@ mod tests {
             f.message
         );
         assert!(AnalysisSettings::default().check(0).is_err());
+        let mut s = AnalysisSettings::default();
+        s.separation.harmonic_margin = 0.5;
+        let f = s.check(1024).unwrap_err();
+        assert!(
+            f.message.contains("separation.harmonic_margin"),
+            "{}",
+            f.message
+        );
+        let mut s = AnalysisSettings::default();
+        s.separation.stem_gains[3] = 9.0;
+        assert!(s.check(1024).is_err());
     }
 
     #[test]
