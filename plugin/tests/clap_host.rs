@@ -84,6 +84,8 @@ struct Cochlea {
     ids: HashMap<String, ClapId>,
     /// Output ports of the selected layout: the main output, and the five stems or none.
     output_ports: usize,
+    /// Main channels of the selected layout.
+    channels: usize,
     // Kept last so the library is unloaded after the instance is destroyed.
     _entry: PluginEntry,
 }
@@ -128,6 +130,7 @@ impl Cochlea {
             ids: HashMap::new(),
             // The default layout: stereo, main ports only.
             output_ports: 1,
+            channels: 2,
             _entry: entry,
         };
         for (name, info) in plugin.list_params() {
@@ -215,6 +218,7 @@ impl Cochlea {
         let id = chosen.unwrap_or_else(|| panic!("no {channels}-channel layout, stems {stems}"));
         configs.select(&handle, id).expect("layout selected");
         self.output_ports = if stems { 6 } else { 1 };
+        self.channels = channels as usize;
     }
 
     fn latency(&mut self) -> usize {
@@ -254,6 +258,10 @@ impl Cochlea {
         let mut processor = processor.start_processing().expect("starts processing");
 
         let channels = input.len();
+        assert_eq!(
+            channels, self.channels,
+            "the input has the layout's channel count"
+        );
         let len = input[0].len();
         let mut output = vec![vec![0.0f32; len]; channels];
         let mut notes = Vec::new();
@@ -636,7 +644,7 @@ fn a_look_ahead_change_requests_a_restart_and_the_new_latency_is_exact() {
     let mut plugin = Cochlea::load();
     // With the pitch notes on, their delay sets the latency; without, the onsets' look-ahead.
     let off = plugin.value_of("Pitch notes", "Off");
-    plugin.run(sample_rate, &[512], &input[..1], &[(0, "Pitch notes", off)]);
+    plugin.run(sample_rate, &[512], &input, &[(0, "Pitch notes", off)]);
     let first = plugin.run(sample_rate, &[512], &input, &[]);
     let three = plugin.value_of("Look-ahead", "3");
     let changed = plugin.run(sample_rate, &[512], &input, &[(10, "Look-ahead", three)]);
