@@ -16,7 +16,13 @@ pub enum ConfigError {
     #[error("event queue capacity {0} is not supported (1 to {max})", max = crate::MAX_EVENT_CAPACITY)]
     EventCapacity(usize),
     /// A numeric setting is outside its range (or not a number).
-    #[error("{name} = {value} is out of range ({min} to {max} {unit})")]
+    #[error(
+        "{name} = {} is out of range ({} to {}{})",
+        Num(*.value),
+        Num(*.min),
+        Num(*.max),
+        Unit(.unit)
+    )]
     OutOfRange {
         /// The setting's name, as spelled in the config struct.
         name: &'static str,
@@ -38,7 +44,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum ParamError {
     /// The value is outside the parameter's range (or not a number).
-    #[error("{name} = {value} is out of range ({min} to {max})")]
+    #[error(
+        "{name} = {} is out of range ({} to {})",
+        Num(*.value),
+        Num(*.min),
+        Num(*.max)
+    )]
     OutOfRange {
         /// The parameter's name.
         name: &'static str,
@@ -95,5 +106,52 @@ pub(crate) fn check_range(
             max,
             unit,
         })
+    }
+}
+
+/// A number as a user typed it: a value that came from an `f32` setting is shown as that `f32`
+/// (`0.2`, not `0.20000000298023224`).
+struct Num(f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let narrow = self.0 as f32;
+        if narrow as f64 == self.0 {
+            write!(f, "{narrow}")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+/// A unit after a number: a space and the unit, or nothing.
+struct Unit<'a>(&'a str);
+
+impl std::fmt::Display for Unit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, " {}", self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn range_errors_show_numbers_as_typed_and_no_empty_unit() {
+        let e = check_range("separation.harmonic_margin", 0.2f32 as f64, 1.0, 8.0, "");
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "separation.harmonic_margin = 0.2 is out of range (1 to 8)"
+        );
+        let e = check_range("pitch.fmin_hz", 10.0, 20.0, 1000.0, "Hz");
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "pitch.fmin_hz = 10 is out of range (20 to 1000 Hz)"
+        );
     }
 }
