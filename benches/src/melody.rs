@@ -177,46 +177,11 @@ pub fn track(signal: &[f32], sample_rate: u32, hop: usize, c: &MelodyConfig) -> 
     t
 }
 
-fn mono(channels: &[Vec<f32>]) -> Vec<f32> {
-    let n = channels.iter().map(Vec::len).min().unwrap_or(0);
-    let k = channels.len().max(1) as f32;
-    (0..n)
-        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() / k)
-        .collect()
-}
-
 fn parallel<T: Send, F>(items: &[MixItem], f: F) -> Vec<(String, T)>
 where
     F: Fn(&MixItem) -> Result<T, String> + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| {
-                let f = &f;
-                s.spawn(move || {
-                    c.iter()
-                        .map(|it| (it.name.clone(), f(it)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("scoring thread"))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .filter_map(|(name, r)| match r {
-        Ok(v) => Some((name, v)),
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            None
-        }
-    })
-    .collect()
+    crate::parallel(items, |it| &it.name, f)
 }
 
 fn report(label: &str, results: &[(String, MelodyCounts)], quiet: bool) {
@@ -288,7 +253,7 @@ pub fn run(a: &MelodyArgs) {
     println!("{} mixes from {}", items.len(), dir.display());
     let results = parallel(&items, |it| {
         let audio = read_audio(&it.audio).map_err(|e| e.to_string())?;
-        let signal = mono(&audio.channels);
+        let signal = audio.mono();
         let start = Instant::now();
         let t = track(&signal, audio.sample_rate, a.hop, &c);
         let cpu_s = start.elapsed().as_secs_f64();
@@ -345,7 +310,7 @@ pub fn run(a: &MelodyArgs) {
             ec.pitch.enabled = true;
             let mono = cochlea::audio::Audio {
                 sample_rate: audio.sample_rate,
-                channels: vec![mono(&audio.channels)],
+                channels: vec![audio.mono()],
             };
             let analysis = analyze(&mono, ec, 512).map_err(|e| e.to_string())?;
             let tr = PitchTrack::from_analysis(&analysis);

@@ -104,39 +104,11 @@ fn pitch_items(dir: &Option<PathBuf>) -> (PathBuf, Vec<Item>) {
     (dir, items)
 }
 
-/// Runs `f` over `items` on all cores, keeping the order; failures are printed and skipped.
 fn parallel<T: Send, F>(items: &[Item], f: F) -> Vec<(String, T)>
 where
     F: Fn(&Item) -> Result<T, String> + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| {
-                let f = &f;
-                s.spawn(move || {
-                    c.iter()
-                        .map(|it| (it.name.clone(), f(it)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("scoring thread"))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .filter_map(|(name, r)| match r {
-        Ok(v) => Some((name, v)),
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            None
-        }
-    })
-    .collect()
+    crate::parallel(items, |it| &it.name, f)
 }
 
 /// The engine configuration for these arguments at `sample_rate`.

@@ -11,7 +11,6 @@
 //!
 //! The analysis driver, the live host and the demo pick it up from there.
 
-pub mod melody;
 pub mod notes;
 pub mod onsets;
 pub mod pitch;
@@ -23,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use cochlea_engine::separation::StemOutputs;
-use cochlea_engine::{Engine, EngineConfig, Event};
+use cochlea_engine::{Engine, EngineConfig, Event, Output};
 use serde::Serialize;
 
 pub use stage::{OutputError, StagedFile, Staging};
@@ -140,9 +139,19 @@ impl OutputKind {
     ) -> Result<Box<dyn Writer>, OutputError> {
         Ok(match self {
             OutputKind::Onsets => Box::new(onsets::OnsetWriter::new(base, engine, staging)?),
-            OutputKind::Pitch => Box::new(pitch::PitchWriter::new(base, engine, staging)?),
+            OutputKind::Pitch => Box::new(pitch::TrackWriter::new(
+                base,
+                engine,
+                staging,
+                Output::Pitch,
+            )?),
             OutputKind::Notes => Box::new(notes::NotesWriter::new(base, engine, staging)?),
-            OutputKind::Melody => Box::new(melody::MelodyWriter::new(base, engine, staging)?),
+            OutputKind::Melody => Box::new(pitch::TrackWriter::new(
+                base,
+                engine,
+                staging,
+                Output::Melody,
+            )?),
             OutputKind::Stems => Box::new(stems::StemsWriter::new(base, engine, staging)?),
         })
     }

@@ -55,33 +55,49 @@ impl PitchTrack {
     }
 }
 
-/// Writes pitch events as they arrive.
-pub struct PitchWriter {
+/// Writes an f0 track as its events arrive: the pitch tracker's (`pitch.csv`) or the melody
+/// tracker's (`melody.csv`, the same format: one row per melody hop, `0` where the melody is
+/// judged silent).
+pub struct TrackWriter {
     file: StagedFile,
+    /// `Output::Pitch` or `Output::Melody`: which events are written.
+    track: Output,
     sample_rate: f64,
     latency_samples: usize,
     frames: u64,
     voiced: u64,
 }
 
-impl PitchWriter {
-    /// Starts `path` for a stream analysed by `engine`.
-    pub fn new(path: &Path, engine: &Engine, staging: &mut Staging) -> Result<Self, OutputError> {
+impl TrackWriter {
+    /// Starts `path` for the `track` (`Output::Pitch` or `Output::Melody`) of a stream analysed
+    /// by `engine`.
+    pub fn new(
+        path: &Path,
+        engine: &Engine,
+        staging: &mut Staging,
+        track: Output,
+    ) -> Result<Self, OutputError> {
         let mut file = staging.create(path)?;
         file.write_all(HEADER.as_bytes())?;
         Ok(Self {
             file,
+            track,
             sample_rate: engine.config().sample_rate,
-            latency_samples: engine.latency_samples(Output::Pitch),
+            latency_samples: engine.latency_samples(track),
             frames: 0,
             voiced: 0,
         })
     }
 }
 
-impl Writer for PitchWriter {
+impl Writer for TrackWriter {
     fn event(&mut self, e: &Emitted) -> Result<(), OutputError> {
-        if let Event::Pitch { sample, f0_hz, .. } = e.event {
+        let frame = match (self.track, e.event) {
+            (Output::Pitch, Event::Pitch { sample, f0_hz, .. })
+            | (Output::Melody, Event::Melody { sample, f0_hz, .. }) => Some((sample, f0_hz)),
+            _ => None,
+        };
+        if let Some((sample, f0_hz)) = frame {
             self.frames += 1;
             self.voiced += (f0_hz > 0.0) as u64;
             self.file
