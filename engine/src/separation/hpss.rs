@@ -57,6 +57,10 @@ pub(crate) struct Hpss {
     h2: Vec<f32>,
     p2: Vec<f32>,
     column: Vec<f32>,
+    sus_rank: usize,
+    sus_ref: bool,
+    h3: Vec<f32>,
+    mask_smooth: f32,
 }
 
 impl Hpss {
@@ -68,8 +72,8 @@ impl Hpss {
             power: s.power,
             harmonic_margin: s.harmonic_margin,
             percussive_margin: s.percussive_margin,
-            refine: REFINE_GAIN as f32,
-            sustain_power: SUSTAIN_POWER as f32,
+            refine: crate::tune::get("REFINE", REFINE_GAIN) as f32,
+            sustain_power: crate::tune::get("SP", SUSTAIN_POWER) as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
@@ -82,6 +86,13 @@ impl Hpss {
             h2: vec![0.0; bins],
             p2: vec![0.0; bins],
             column: vec![0.0; s.lookahead + 1],
+            sus_rank: super::rank::percentile_rank(
+                crate::tune::get("SUSQ", 50.0) as f32,
+                s.lookahead + 1,
+            ),
+            sus_ref: crate::tune::get("SUSREF", 0.0) > 0.5,
+            h3: vec![0.0; bins],
+            mask_smooth: crate::tune::get("MSF", 0.0) as f32,
         }
     }
 
@@ -101,18 +112,11 @@ impl Hpss {
         }
         self.raw_time.push(magnitude, &mut self.h1);
         self.refined_time.push(&self.scratch, &mut self.h2);
-
-        let a_target = &self.recent[target * bins..(target + 1) * bins];
-        for ((s, &a), &h) in self.scratch.iter_mut().zip(a_target).zip(&self.h1) {
-            *s = (a - self.refine * h).max(0.0);
-        }
-        self.freq.apply(&self.scratch, &mut self.p2);
-
-        let sustain = self.lookahead > 0;
-        let mid = self.lookahead / 2;
+        // The sustain term of the target frame, per bin.
+        let mid = self.sus_rank;
         for b in 0..bins {
-            let mut h = self.h2[b];
-            if sustain {
+            let mut sus = 0.0;
+            if self.lookahead > 0 {
                 let mut max = 0.0f32;
                 for (f, c) in self.column.iter_mut().enumerate() {
                     *c = self.recent[f * bins + b];
@@ -121,10 +125,21 @@ impl Hpss {
                 if max > 0.0 {
                     let ratio = magnitude[b] / max;
                     self.column.sort_unstable_by(|x, y| x.total_cmp(y));
-                    let s = self.column[mid] * ratio.powf(self.sustain_power);
-                    h = h.max(s);
+                    sus = self.column[mid] * ratio.powf(self.sustain_power);
                 }
             }
+            self.h3[b] = sus;
+        }
+
+        let a_target = &self.recent[target * bins..(target + 1) * bins];
+        for (((s, &a), &h), &sus) in self.scratch.iter_mut().zip(a_target).zip(&self.h1).zip(&self.h3) {
+            let h = if self.sus_ref { h.max(sus) } else { h };
+            *s = (a - self.refine * h).max(0.0);
+        }
+        self.freq.apply(&self.scratch, &mut self.p2);
+
+        for b in 0..bins {
+            let h = self.h2[b].max(self.h3[b]);
             let (mh, mp) = masks(
                 h,
                 self.p2[b],
@@ -134,6 +149,17 @@ impl Hpss {
             );
             harmonic[b] = mh;
             percussive[b] = mp;
+        }
+        if self.mask_smooth > 0.0 {
+            let a = self.mask_smooth;
+            for m in [&mut *harmonic, &mut *percussive] {
+                let mut prev = m[0];
+                for b in 1..bins - 1 {
+                    let cur = m[b];
+                    m[b] = (1.0 - 2.0 * a) * cur + a * (prev + m[b + 1]);
+                    prev = cur;
+                }
+            }
         }
     }
 
@@ -193,5 +219,76 @@ mod tests {
         }
         let (mh, mp) = masks(0.5, 0.5, 2.0, 2.0, 2.0);
         assert!((mh - 0.2).abs() < 1e-6 && (mp - 0.2).abs() < 1e-6);
+    }
+}
+
+/// Experimental: the mid magnitudes for the masks from their own analysis window.
+pub(crate) struct MaskSpectrum {
+    window: Vec<f32>,
+    acc: Vec<f32>,
+    time: Vec<f32>,
+    spec: Vec<realfft::num_complex::Complex32>,
+    scratch: Vec<realfft::num_complex::Complex32>,
+    fwd: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+}
+
+impl MaskSpectrum {
+    pub(crate) fn new(frame: usize, hop: usize) -> Option<Self> {
+        let kind = crate::tune::get("MW", 0.0) as usize;
+        if kind == 0 {
+            return None;
+        }
+        let (wa, _) = super::stft::window_pair(frame, hop);
+        let hann = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let x = std::f64::consts::PI * i as f64 / n as f64;
+                    (x.sin() * x.sin()) as f32
+                })
+                .collect()
+        };
+        let window: Vec<f32> = match kind {
+            1 => {
+                let k = crate::tune::get("MWP", 2.0) as f32;
+                wa.iter().map(|w| w.powf(k)).collect()
+            }
+            2 => hann(frame),
+            _ => {
+                let l = (crate::tune::get("MWL", 1024.0) as usize).min(frame);
+                let mut w = vec![0.0; frame - l];
+                w.extend(hann(l));
+                w
+            }
+        };
+        let fwd = realfft::RealFftPlanner::<f32>::new().plan_fft_forward(frame);
+        Some(Self {
+            window,
+            acc: vec![0.0; frame],
+            time: fwd.make_input_vec(),
+            spec: fwd.make_output_vec(),
+            scratch: fwd.make_scratch_vec(),
+            fwd,
+        })
+    }
+
+    pub(crate) fn add(&mut self, frame: &[f32], first: bool) {
+        if first {
+            self.acc.fill(0.0);
+        }
+        for (a, &x) in self.acc.iter_mut().zip(frame) {
+            *a += x;
+        }
+    }
+
+    pub(crate) fn magnitudes(&mut self, out: &mut [f32]) {
+        for ((t, &x), &w) in self.time.iter_mut().zip(&self.acc).zip(&self.window) {
+            *t = x * w;
+        }
+        let _ = self
+            .fwd
+            .process_with_scratch(&mut self.time, &mut self.spec, &mut self.scratch);
+        for (o, s) in out.iter_mut().zip(&self.spec) {
+            *o = s.norm();
+        }
     }
 }

@@ -244,6 +244,7 @@ pub struct Separator {
     spectra: Vec<Complex32>,
     mid: Vec<f32>,
     hpss: Hpss,
+    mask_spec: Option<hpss::MaskSpectrum>,
     comb: Comb,
     mask_h: Vec<f32>,
     mask_p: Vec<f32>,
@@ -338,6 +339,7 @@ impl Separator {
             spectra: vec![Complex32::default(); channels * (lookahead + 1) * bins],
             mid: vec![0.0; bins],
             hpss,
+            mask_spec: hpss::MaskSpectrum::new(frame_len, hop),
             comb,
             mask_h: vec![0.0; bins],
             mask_p: vec![0.0; bins],
@@ -476,6 +478,9 @@ impl Separator {
         self.mid.fill(0.0);
         for c in 0..self.channels {
             self.inputs[c].copy_latest(&mut self.frame);
+            if let Some(ms) = &mut self.mask_spec {
+                ms.add(&self.frame, c == 0);
+            }
             let at = (c * slots + slot) * bins;
             let spectrum = &mut self.spectra[at..at + bins];
             self.stft.analyze(&self.frame, spectrum);
@@ -493,6 +498,9 @@ impl Separator {
                 }
                 self.mid[b] = (sum * scale).norm();
             }
+        }
+        if let Some(ms) = &mut self.mask_spec {
+            ms.magnitudes(&mut self.mid);
         }
         self.hpss
             .push(&self.mid, &mut self.mask_h, &mut self.mask_p);
