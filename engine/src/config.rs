@@ -417,7 +417,7 @@ impl Default for SeparationConfig {
             lookahead_frames: 6,
             history_s: 1.0,
             harmonic_percentile: 70.0,
-            percussive_width_hz: 400.0,
+            percussive_width_hz: 350.0,
             mask_power: 2.0,
             harmonic_margin: 1.0,
             percussive_margin: 1.0,

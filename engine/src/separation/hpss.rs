@@ -2,7 +2,8 @@
 //! percussive separation of audio signals", ISMIR 2014), made causal with an explicit
 //! look-ahead.
 //!
-//! Per bin, on the mid signal's magnitudes `A`:
+//! Per bin, on the magnitudes `A` of the mid signal's frame under the squared analysis window
+//! (see [`MaskAnalyzer`]):
 //! - a first harmonic estimate `H1`: the `q` percentile of `A` over the past `history_s` and
 //!   the `lookahead` frames after the frame being decided (a causal median alone lags behind
 //!   note changes; the look-ahead and a percentile above 50 let a sustained partial win as soon
@@ -17,17 +18,75 @@
 //! - soft masks `MH = H^p / (H^p + (bH P)^p)`, `MP = P^p / (P^p + (bP H)^p)`, residual
 //!   `1 - MH - MP` (zero when both margins are 1).
 
+use std::sync::Arc;
+
+use realfft::num_complex::Complex32;
+use realfft::{RealFftPlanner, RealToComplex};
+
 use super::rank::{FrequencyMedian, TimePercentile};
 
-/// Share of the other estimate removed before the refinement step.
-const REFINE_GAIN: f64 = 0.7;
+/// Share of the other estimate removed before the refinement step: all of it (what one
+/// estimate explains is not evidence for the other).
+const REFINE_GAIN: f64 = 1.0;
 /// Exponent of the level ratio in the sustain term: how steeply a decay over the look-ahead
-/// disqualifies a bin from being sustained.
-const SUSTAIN_POWER: f64 = 8.0;
+/// disqualifies a bin from being sustained (a ratio of 0.9, a slowly decaying piano partial,
+/// keeps 0.59 of the level; 0.5, a drum's decay, 0.03).
+const SUSTAIN_POWER: f64 = 5.0;
 
-/// Settings of [`Hpss`], in bins and frames.
+/// The mid frame's magnitudes for the masks. The synthesis spectra use the analysis window
+/// `wa` of the low-delay STFT, whose short falling sqrt-Hann edge leaks a strong partial across
+/// many bins (its sidelobes fall off slowly): the leakage is stable in time, so it reads as
+/// harmonic where it should not, and raises the percussive (frequency) median around the partial.
+/// The masks are estimated on the frame under `wa^2` instead: a Hann rise over the long part and
+/// a Hann fall over the last hop, with the same time centre (it peaks where `wa` does, at the
+/// centre of the synthesis window) and no kink at either end, so its sidelobes fall off as
+/// Hann's. One extra forward FFT per frame, on the mid signal only.
+pub(crate) struct MaskAnalyzer {
+    window: Vec<f32>,
+    time: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    fwd: Arc<dyn RealToComplex<f32>>,
+}
+
+impl MaskAnalyzer {
+    /// For frames of `frame` samples analysed every `hop` samples.
+    pub(crate) fn new(frame: usize, hop: usize) -> Self {
+        let (wa, _) = super::stft::window_pair(frame, hop);
+        let fwd = RealFftPlanner::<f32>::new().plan_fft_forward(frame);
+        Self {
+            window: wa.iter().map(|w| w * w).collect(),
+            time: fwd.make_input_vec(),
+            spectrum: fwd.make_output_vec(),
+            scratch: fwd.make_scratch_vec(),
+            fwd,
+        }
+    }
+
+    /// Spectrum bins, `frame / 2 + 1`.
+    pub(crate) fn bins(&self) -> usize {
+        self.spectrum.len()
+    }
+
+    /// Writes the magnitudes of `frame` (the newest `frame` samples, oldest first) to `out`.
+    pub(crate) fn magnitudes(&mut self, frame: &[f32], out: &mut [f32]) {
+        for ((t, &x), &w) in self.time.iter_mut().zip(frame).zip(&self.window) {
+            *t = x * w;
+        }
+        // Lengths come from the plan, so this cannot fail.
+        let _ = self
+            .fwd
+            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+        for (o, s) in out.iter_mut().zip(&self.spectrum) {
+            *o = s.norm();
+        }
+    }
+}
+
+/// Settings of [`Hpss`], in samples, bins and frames.
 pub(crate) struct HpssSettings {
-    pub(crate) bins: usize,
+    pub(crate) frame_len: usize,
+    pub(crate) hop: usize,
     pub(crate) history_frames: usize,
     pub(crate) lookahead: usize,
     pub(crate) percentile: f32,
@@ -38,6 +97,9 @@ pub(crate) struct HpssSettings {
 }
 
 pub(crate) struct Hpss {
+    analyzer: MaskAnalyzer,
+    /// The newest frame's magnitudes.
+    magnitude: Vec<f32>,
     lookahead: usize,
     power: f32,
     harmonic_margin: f32,
@@ -57,23 +119,22 @@ pub(crate) struct Hpss {
     h2: Vec<f32>,
     p2: Vec<f32>,
     column: Vec<f32>,
-    sus_rank: usize,
-    sus_ref: bool,
-    h3: Vec<f32>,
-    mask_smooth: f32,
 }
 
 impl Hpss {
     pub(crate) fn new(s: &HpssSettings) -> Self {
         let window = s.history_frames + s.lookahead + 1;
-        let bins = s.bins;
+        let analyzer = MaskAnalyzer::new(s.frame_len, s.hop);
+        let bins = analyzer.bins();
         Self {
+            analyzer,
+            magnitude: vec![0.0; bins],
             lookahead: s.lookahead,
             power: s.power,
             harmonic_margin: s.harmonic_margin,
             percussive_margin: s.percussive_margin,
-            refine: crate::tune::get("REFINE", REFINE_GAIN) as f32,
-            sustain_power: crate::tune::get("SP", SUSTAIN_POWER) as f32,
+            refine: REFINE_GAIN as f32,
+            sustain_power: SUSTAIN_POWER as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
@@ -86,19 +147,14 @@ impl Hpss {
             h2: vec![0.0; bins],
             p2: vec![0.0; bins],
             column: vec![0.0; s.lookahead + 1],
-            sus_rank: super::rank::percentile_rank(
-                crate::tune::get("SUSQ", 50.0) as f32,
-                s.lookahead + 1,
-            ),
-            sus_ref: crate::tune::get("SUSREF", 0.0) > 0.5,
-            h3: vec![0.0; bins],
-            mask_smooth: crate::tune::get("MSF", 0.0) as f32,
         }
     }
 
-    /// Pushes the newest frame's magnitudes and writes the harmonic and percussive masks of the
-    /// frame `lookahead` frames back.
-    pub(crate) fn push(&mut self, magnitude: &[f32], harmonic: &mut [f32], percussive: &mut [f32]) {
+    /// Analyses the newest mid frame (`frame_len` samples, oldest first) and writes the harmonic
+    /// and percussive masks of the frame `lookahead` frames back.
+    pub(crate) fn push(&mut self, frame: &[f32], harmonic: &mut [f32], percussive: &mut [f32]) {
+        self.analyzer.magnitudes(frame, &mut self.magnitude);
+        let magnitude = &self.magnitude[..];
         let bins = self.bins;
         let slots = self.lookahead + 1;
         self.newest = (self.newest + 1) % slots;
@@ -112,11 +168,18 @@ impl Hpss {
         }
         self.raw_time.push(magnitude, &mut self.h1);
         self.refined_time.push(&self.scratch, &mut self.h2);
-        // The sustain term of the target frame, per bin.
-        let mid = self.sus_rank;
+
+        let a_target = &self.recent[target * bins..(target + 1) * bins];
+        for ((s, &a), &h) in self.scratch.iter_mut().zip(a_target).zip(&self.h1) {
+            *s = (a - self.refine * h).max(0.0);
+        }
+        self.freq.apply(&self.scratch, &mut self.p2);
+
+        let sustain = self.lookahead > 0;
+        let mid = self.lookahead / 2;
         for b in 0..bins {
-            let mut sus = 0.0;
-            if self.lookahead > 0 {
+            let mut h = self.h2[b];
+            if sustain {
                 let mut max = 0.0f32;
                 for (f, c) in self.column.iter_mut().enumerate() {
                     *c = self.recent[f * bins + b];
@@ -125,21 +188,10 @@ impl Hpss {
                 if max > 0.0 {
                     let ratio = magnitude[b] / max;
                     self.column.sort_unstable_by(|x, y| x.total_cmp(y));
-                    sus = self.column[mid] * ratio.powf(self.sustain_power);
+                    let s = self.column[mid] * ratio.powf(self.sustain_power);
+                    h = h.max(s);
                 }
             }
-            self.h3[b] = sus;
-        }
-
-        let a_target = &self.recent[target * bins..(target + 1) * bins];
-        for (((s, &a), &h), &sus) in self.scratch.iter_mut().zip(a_target).zip(&self.h1).zip(&self.h3) {
-            let h = if self.sus_ref { h.max(sus) } else { h };
-            *s = (a - self.refine * h).max(0.0);
-        }
-        self.freq.apply(&self.scratch, &mut self.p2);
-
-        for b in 0..bins {
-            let h = self.h2[b].max(self.h3[b]);
             let (mh, mp) = masks(
                 h,
                 self.p2[b],
@@ -149,17 +201,6 @@ impl Hpss {
             );
             harmonic[b] = mh;
             percussive[b] = mp;
-        }
-        if self.mask_smooth > 0.0 {
-            let a = self.mask_smooth;
-            for m in [&mut *harmonic, &mut *percussive] {
-                let mut prev = m[0];
-                for b in 1..bins - 1 {
-                    let cur = m[b];
-                    m[b] = (1.0 - 2.0 * a) * cur + a * (prev + m[b + 1]);
-                    prev = cur;
-                }
-            }
         }
     }
 
@@ -219,76 +260,5 @@ mod tests {
         }
         let (mh, mp) = masks(0.5, 0.5, 2.0, 2.0, 2.0);
         assert!((mh - 0.2).abs() < 1e-6 && (mp - 0.2).abs() < 1e-6);
-    }
-}
-
-/// Experimental: the mid magnitudes for the masks from their own analysis window.
-pub(crate) struct MaskSpectrum {
-    window: Vec<f32>,
-    acc: Vec<f32>,
-    time: Vec<f32>,
-    spec: Vec<realfft::num_complex::Complex32>,
-    scratch: Vec<realfft::num_complex::Complex32>,
-    fwd: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
-}
-
-impl MaskSpectrum {
-    pub(crate) fn new(frame: usize, hop: usize) -> Option<Self> {
-        let kind = crate::tune::get("MW", 0.0) as usize;
-        if kind == 0 {
-            return None;
-        }
-        let (wa, _) = super::stft::window_pair(frame, hop);
-        let hann = |n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|i| {
-                    let x = std::f64::consts::PI * i as f64 / n as f64;
-                    (x.sin() * x.sin()) as f32
-                })
-                .collect()
-        };
-        let window: Vec<f32> = match kind {
-            1 => {
-                let k = crate::tune::get("MWP", 2.0) as f32;
-                wa.iter().map(|w| w.powf(k)).collect()
-            }
-            2 => hann(frame),
-            _ => {
-                let l = (crate::tune::get("MWL", 1024.0) as usize).min(frame);
-                let mut w = vec![0.0; frame - l];
-                w.extend(hann(l));
-                w
-            }
-        };
-        let fwd = realfft::RealFftPlanner::<f32>::new().plan_fft_forward(frame);
-        Some(Self {
-            window,
-            acc: vec![0.0; frame],
-            time: fwd.make_input_vec(),
-            spec: fwd.make_output_vec(),
-            scratch: fwd.make_scratch_vec(),
-            fwd,
-        })
-    }
-
-    pub(crate) fn add(&mut self, frame: &[f32], first: bool) {
-        if first {
-            self.acc.fill(0.0);
-        }
-        for (a, &x) in self.acc.iter_mut().zip(frame) {
-            *a += x;
-        }
-    }
-
-    pub(crate) fn magnitudes(&mut self, out: &mut [f32]) {
-        for ((t, &x), &w) in self.time.iter_mut().zip(&self.acc).zip(&self.window) {
-            *t = x * w;
-        }
-        let _ = self
-            .fwd
-            .process_with_scratch(&mut self.time, &mut self.spec, &mut self.scratch);
-        for (o, s) in out.iter_mut().zip(&self.spec) {
-            *o = s.norm();
-        }
     }
 }

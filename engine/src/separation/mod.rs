@@ -4,8 +4,9 @@
 //! # Signal path
 //! Each channel is analysed by a streaming STFT ([`stft`](self) module: an asymmetric
 //! analysis / synthesis window pair that reconstructs perfectly with a synthesis window of two
-//! hops). The masks are computed once per frame on the mid signal (the mean of the channels'
-//! spectra) and applied to every channel's own spectrum, so the stereo image survives:
+//! hops). The masks are computed once per frame on the mid signal (the mean of the channels,
+//! analysed with a smoother window of the same time centre: see the `hpss` module) and applied
+//! to every channel's own spectrum, so the stereo image survives:
 //! - harmonic / percussive / residual from rank filters across time and frequency
 //!   (Driedger et al.; see the `hpss` module for the causal variant and its look-ahead);
 //! - melody / accompaniment from a soft harmonic comb on the melody's fundamental.
@@ -242,9 +243,9 @@ pub struct Separator {
     stft: Stft,
     /// `channels x (lookahead + 1) x bins` spectra waiting for their masks, ring by frame.
     spectra: Vec<Complex32>,
+    /// The mid signal's newest frame, `frame_len` samples.
     mid: Vec<f32>,
     hpss: Hpss,
-    mask_spec: Option<hpss::MaskSpectrum>,
     comb: Comb,
     mask_h: Vec<f32>,
     mask_p: Vec<f32>,
@@ -299,7 +300,8 @@ impl Separator {
         let bin_hz = (sample_rate / frame_len as f64) as f32;
         let frames_per_s = sample_rate / hop as f64;
         let hpss = Hpss::new(&HpssSettings {
-            bins,
+            frame_len,
+            hop,
             history_frames: (config.history_s * frames_per_s).round() as usize,
             lookahead,
             percentile: config.harmonic_percentile,
@@ -337,9 +339,8 @@ impl Separator {
             frame: vec![0.0; frame_len],
             stft,
             spectra: vec![Complex32::default(); channels * (lookahead + 1) * bins],
-            mid: vec![0.0; bins],
+            mid: vec![0.0; frame_len],
             hpss,
-            mask_spec: hpss::MaskSpectrum::new(frame_len, hop),
             comb,
             mask_h: vec![0.0; bins],
             mask_p: vec![0.0; bins],
@@ -475,32 +476,21 @@ impl Separator {
         let k = self.frames;
         let slot = (k % slots as u64) as usize;
         let scale = 1.0 / self.channels as f32;
-        self.mid.fill(0.0);
         for c in 0..self.channels {
             self.inputs[c].copy_latest(&mut self.frame);
-            if let Some(ms) = &mut self.mask_spec {
-                ms.add(&self.frame, c == 0);
-            }
             let at = (c * slots + slot) * bins;
             let spectrum = &mut self.spectra[at..at + bins];
             self.stft.analyze(&self.frame, spectrum);
-            if self.channels == 1 {
-                for (m, s) in self.mid.iter_mut().zip(spectrum.iter()) {
-                    *m = s.norm();
+            // The mid frame: the mean of the channels.
+            if c == 0 {
+                for (m, &x) in self.mid.iter_mut().zip(&self.frame) {
+                    *m = x * scale;
+                }
+            } else {
+                for (m, &x) in self.mid.iter_mut().zip(&self.frame) {
+                    *m += x * scale;
                 }
             }
-        }
-        if self.channels > 1 {
-            for b in 0..bins {
-                let mut sum = Complex32::default();
-                for c in 0..self.channels {
-                    sum += self.spectra[(c * slots + slot) * bins + b];
-                }
-                self.mid[b] = (sum * scale).norm();
-            }
-        }
-        if let Some(ms) = &mut self.mask_spec {
-            ms.magnitudes(&mut self.mid);
         }
         self.hpss
             .push(&self.mid, &mut self.mask_h, &mut self.mask_p);
