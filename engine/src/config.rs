@@ -422,9 +422,9 @@ impl Default for SeparationConfig {
             harmonic_margin: 1.0,
             percussive_margin: 1.0,
             melody_max_hz: 8_000.0,
-            melody_width_cents: 100.0,
+            melody_width_cents: 150.0,
             melody_min_width_hz: 60.0,
-            melody_gate_s: 0.03,
+            melody_gate_s: 0.015,
             gains: [1.0; 5],
         }
     }
