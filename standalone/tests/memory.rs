@@ -11,7 +11,12 @@ use std::path::Path;
 fn peak_rss_mb(inputs: &Path, out: &Path) -> f64 {
     let child = command()
         .args(["analyze", s(inputs), "-o", s(out), "--jobs", "2"])
-        .args(["--only", "onsets,pitch,notes,melody,stems", "--progress", "quiet"])
+        .args([
+            "--only",
+            "onsets,pitch,notes,melody,stems",
+            "--progress",
+            "quiet",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
