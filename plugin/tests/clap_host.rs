@@ -985,3 +985,50 @@ fn stem_gains_and_solo_shape_the_main_output() {
         );
     }
 }
+
+/// The largest step between consecutive samples of `x`, from sample `from` on.
+fn largest_step(x: &[f32], from: usize) -> f32 {
+    x[from..]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max)
+}
+
+/// A stem gain automated at audio rate (full scale to mute and back every 16 samples) glides:
+/// on a low, steady tone, where any jump in gain would be a click far steeper than the tone's
+/// own slope, the output never steps further between two samples than the input does.
+#[test]
+fn stem_gains_automated_at_audio_rate_do_not_click() {
+    let _main_thread = main_thread();
+    let sample_rate = 44_100.0;
+    let tone: Vec<f32> = (0..(1.5 * sample_rate) as usize)
+        .map(|n| {
+            let t = n as f64 / sample_rate;
+            (0.4 * (2.0 * std::f64::consts::PI * 110.0 * t).sin()
+                + 0.2 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as f32
+        })
+        .collect();
+    let input = common::channels_of(&tone, 2);
+    let mut plugin = Cochlea::load();
+    let levels = [
+        plugin.value_of("Harmonic gain", "0 dB"),
+        plugin.value_of("Harmonic gain", "-inf"),
+    ];
+    let blocks = tone.len().div_ceil(16);
+    let changes: Vec<(usize, &str, f64)> = (0..blocks)
+        .map(|b| (b, "Harmonic gain", levels[b % 2]))
+        .collect();
+    let run = plugin.run(sample_rate, &[16], &input, &changes);
+    let input_step = largest_step(&input[0], 0);
+    for (c, out) in run.output.iter().enumerate() {
+        let step = largest_step(out, run.latency);
+        assert!(
+            step <= 1.05 * input_step,
+            "channel {c}: a step of {step} against the input's {input_step}"
+        );
+        // The gain did move: the tone is harmonic, and the glide sits between the two targets.
+        let level = out[run.latency..].iter().map(|x| x * x).sum::<f32>()
+            / input[c].iter().map(|x| x * x).sum::<f32>();
+        assert!(level > 0.01 && level < 0.9, "channel {c}: level {level}");
+    }
+}

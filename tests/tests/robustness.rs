@@ -1,8 +1,9 @@
-//! Property-based robustness: random configurations, random block sizes, parameter changes from a
-//! second thread while audio runs, and hostile input (NaN, infinities, denormals, +-1e30, DC,
+//! Property-based robustness: random configurations (onsets, pitch, notes, melody and the
+//! separation with its stems), random block sizes, parameter changes from a second thread while
+//! audio runs (stem gains included), and hostile input (NaN, infinities, denormals, +-1e30, DC,
 //! silence runs, full-scale noise). Whatever happens: no panic, finite output, a constant audio
-//! latency, events of each kind in order with finite values, and every `NoteOn` closed by its
-//! `NoteOff` once the stream ends (`Engine::finish`).
+//! latency, finite stems, events of each kind in order with finite values, and every `NoteOn`
+//! closed by its `NoteOff` once the stream ends (`Engine::finish`).
 //!
 //! The suite runs a bounded number of cases (`PROPTEST_CASES`, default 200). For a long run:
 //! `PROPTEST_CASES=5000 cargo test --release -p cochlea-tests --test robustness`.
@@ -10,7 +11,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use cochlea_engine::{Engine, EngineConfig, Event, OnsetMethod, Output};
+use cochlea_engine::separation::Stem;
+use cochlea_engine::{Engine, EngineConfig, Event, OnsetMethod, Output, SeparationConfig};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,49 @@ fn segment() -> impl Strategy<Value = Segment> {
     ]
 }
 
+/// Separation settings across their whole ranges (off in half the cases: it is the costly stage).
+fn separation() -> impl Strategy<Value = SeparationConfig> {
+    (
+        any::<bool>(),
+        (0.002f64..0.02, 4u32..=16, 0u32..=16, 0.0f64..4.0),
+        (
+            1.0f32..99.0,
+            50.0f64..4000.0,
+            0.5f32..8.0,
+            1.0f32..8.0,
+            1.0f32..8.0,
+        ),
+        (
+            500.0f64..20_000.0,
+            5.0f32..200.0,
+            0.0f32..200.0,
+            0.0f32..0.2,
+        ),
+        proptest::array::uniform5(0.0f32..4.0),
+    )
+        .prop_map(
+            |(enabled, (hop, frame_hops, la, history), (pct, width, power, bh, bp), m, gains)| {
+                SeparationConfig {
+                    enabled,
+                    hop_s: hop,
+                    frame_hops,
+                    lookahead_frames: la,
+                    history_s: history,
+                    harmonic_percentile: pct,
+                    percussive_width_hz: width,
+                    mask_power: power,
+                    harmonic_margin: bh,
+                    percussive_margin: bp,
+                    melody_max_hz: m.0,
+                    melody_width_cents: m.1,
+                    melody_min_width_hz: m.2,
+                    melody_gate_s: m.3,
+                    gains,
+                }
+            },
+        )
+}
+
 fn config() -> impl Strategy<Value = EngineConfig> {
     (
         prop_oneof![
@@ -96,6 +141,7 @@ fn config() -> impl Strategy<Value = EngineConfig> {
             2.0f64..20.0,
             0u32..6,
         ),
+        (separation(), any::<bool>()),
     )
         .prop_map(
             |(
@@ -106,6 +152,7 @@ fn config() -> impl Strategy<Value = EngineConfig> {
                 (sens, ioi, gate, la),
                 (window, hop),
                 (pitch, notes, fmin, span, lag),
+                (separation, melody),
             )| {
                 let mut c = EngineConfig::new(sr, ch, max_block);
                 // Small, so drops happen, unless notes run: their pairing is checked.
@@ -122,6 +169,8 @@ fn config() -> impl Strategy<Value = EngineConfig> {
                 c.onset.lookahead_frames = la;
                 c.onset.window_s = window;
                 c.onset.hop_s = hop;
+                c.separation = separation;
+                c.melody.enabled = melody;
                 c
             },
         )
@@ -167,17 +216,22 @@ proptest! {
                 let _ = handle.set_pitch_silence_gate(-((i % 100) as f32));
                 let _ = handle.set_notes_min_length(0.01 + (i % 20) as f32 / 100.0);
                 let _ = handle.set_notes_stability(10.0 + (i % 10) as f32 * 10.0);
+                let _ = handle.set_stem_gain(Stem::ALL[(i % 5) as usize], (i % 9) as f32 / 2.0);
                 i = i.wrapping_add(1);
                 std::thread::yield_now();
             }
         });
 
+        // With the separation on, half the cases also take every stem.
+        let mut stems = (engine.config().separation.enabled && block_seed & 2 != 0)
+            .then(|| engine.make_stem_outputs());
         let mut out_l = vec![0.0f32; max_block];
         let mut out_r = vec![0.0f32; max_block];
         let mut x = block_seed | 1;
         let mut start = 0;
         let mut last_onset = None;
         let mut last_pitch = None;
+        let mut last_melody = None;
         let mut sounding: Option<(u8, u64)> = None;
         let mut failure = None;
         let mut check = |ev: Event, failure: &mut Option<String>| match ev {
@@ -198,6 +252,15 @@ proptest! {
                     *failure = Some(format!("pitch at {sample} after one at {last_pitch:?}"));
                 }
                 last_pitch = Some(sample);
+            }
+            Event::Melody { sample, f0_hz, salience } => {
+                if !(f0_hz.is_finite() && salience.is_finite()) {
+                    *failure = Some(format!("non-finite melody event at {sample}"));
+                }
+                if last_melody.is_some_and(|l| sample <= l) {
+                    *failure = Some(format!("melody at {sample} after one at {last_melody:?}"));
+                }
+                last_melody = Some(sample);
             }
             Event::NoteOn { sample, midi_note, velocity } => {
                 if let Some((n, at)) = sounding {
@@ -221,15 +284,24 @@ proptest! {
             let len = (x as usize % max_block + 1).min(signal.len() - start);
             let l = &signal[start..start + len];
             let r = &right[start..start + len];
-            let result = if channels == 2 {
-                engine.process(&[l, r], &mut [&mut out_l[..len], &mut out_r[..len]])
-            } else {
-                engine.process(&[l], &mut [&mut out_l[..len]])
+            let input: &[&[f32]] = if channels == 2 { &[l, r] } else { &[l] };
+            let (ol, or) = (&mut out_l[..len], &mut out_r[..len]);
+            let mut output: Vec<&mut [f32]> = if channels == 2 { vec![ol, or] } else { vec![ol] };
+            let result = match &mut stems {
+                Some(st) => engine.process_stems(input, &mut output, st),
+                None => engine.process(input, &mut output),
             };
+            let stems_finite = stems.as_ref().is_none_or(|st| {
+                Stem::ALL.iter().all(|&stem| {
+                    (0..channels).all(|c| st.channel(stem, c).iter().all(|v| v.is_finite()))
+                })
+            });
             if let Err(e) = result {
                 failure = Some(format!("process refused a valid block: {e}"));
             } else if out_l[..len].iter().chain(&out_r[..len]).any(|v| !v.is_finite()) {
                 failure = Some(format!("non-finite output at {start}"));
+            } else if !stems_finite {
+                failure = Some(format!("non-finite stem at {start}"));
             } else if engine.latency_samples(Output::Audio) != audio_latency {
                 failure = Some("audio latency changed".into());
             }

@@ -83,6 +83,9 @@ pub(crate) struct PitchFrame {
     pub(crate) confidence: f32,
     /// Level of the frame, dBFS (mean square).
     pub(crate) level_db: f32,
+    /// How periodic the frame is, 0 to 1 (the candidates' total probability): it drops where
+    /// two notes overlap, as at a legato change.
+    pub(crate) periodicity: f32,
 }
 
 /// The pitch stage.
@@ -94,10 +97,12 @@ pub(crate) struct PitchTracker {
     candidates: Vec<Candidate>,
     hmm: PitchHmm,
     voiced_obs: Vec<f64>,
-    /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, their counts and levels.
+    /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, their counts, levels and
+    /// periodicities.
     kept: Vec<Candidate>,
     kept_len: Vec<usize>,
     levels: Vec<f32>,
+    periodicities: Vec<f32>,
     lag: usize,
     /// Frames analysed since the last reset.
     frames: u64,
@@ -149,6 +154,7 @@ impl PitchTracker {
             kept: vec![Candidate::default(); (lag + 1) * MAX_KEPT],
             kept_len: vec![0; lag + 1],
             levels: vec![0.0; lag + 1],
+            periodicities: vec![0.0; lag + 1],
             lag,
             frames: 0,
             fmin,
@@ -184,6 +190,7 @@ impl PitchTracker {
         self.hmm.reset();
         self.kept_len.fill(0);
         self.levels.fill(0.0);
+        self.periodicities.fill(0.0);
         self.frames = 0;
     }
 
@@ -267,6 +274,7 @@ impl PitchTracker {
         self.kept[slot * MAX_KEPT..slot * MAX_KEPT + k].copy_from_slice(&self.candidates[..k]);
         self.kept_len[slot] = k;
         self.levels[slot] = level_db as f32;
+        self.periodicities[slot] = periodicity as f32;
         let t = self.frames;
         self.frames += 1;
         let post = self.hmm.push(&self.voiced_obs, 1.0, self.lag)?;
@@ -296,6 +304,7 @@ impl PitchTracker {
             voiced_prob: post.voiced as f32,
             confidence: confidence as f32,
             level_db: self.levels[dslot],
+            periodicity: self.periodicities[dslot],
         };
         if send {
             events.send(Event::Pitch {
