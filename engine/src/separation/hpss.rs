@@ -74,9 +74,9 @@ impl MaskAnalyzer {
             *t = x * w;
         }
         // Lengths come from the plan, so this cannot fail.
-        let _ = self
-            .fwd
-            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+        let _ =
+            self.fwd
+                .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
         for (o, s) in out.iter_mut().zip(&self.spectrum) {
             *o = s.norm();
         }
