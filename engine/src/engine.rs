@@ -94,7 +94,7 @@ impl Engine {
             .filter(|_| config.notes.enabled)
             .map(|p| NoteTracker::new(p.hop(), sr));
         let sep_hop = config.separation.hop_samples(sr);
-        let melody = (config.melody.enabled || config.separation.enabled)
+        let mut melody = (config.melody.enabled || config.separation.enabled)
             .then(|| MelodyStage::new(sr, sep_hop, &config.melody.tracker));
         let separator = if config.separation.enabled {
             // The comb of frame j needs the melody frame describing j's instant, one hop before
@@ -103,6 +103,16 @@ impl Engine {
             let need = melody
                 .as_ref()
                 .map_or(0, |m| m.delay_samples().div_ceil(sep_hop).saturating_sub(1));
+            // With a frame of look-ahead to spare (the defaults have two), the tracker's frames
+            // are computed half a hop after the separator's, keyed to the stream position (so
+            // results do not depend on the block size): the blocks that complete a separation
+            // frame no longer run the tracker too. Not when melody events are sent: they would
+            // leave half a hop later.
+            if !config.melody.enabled && config.separation.lookahead_frames as usize > need {
+                if let Some(m) = &mut melody {
+                    m.defer(sep_hop / 2);
+                }
+            }
             Some(Separator::with_min_lookahead(
                 &config.separation,
                 sr,
@@ -117,7 +127,7 @@ impl Engine {
             .as_ref()
             .map_or(1, |o| o.history_len())
             .max(pitch.as_ref().map_or(1, |p| p.history_len()))
-            .max(melody.as_ref().map_or(1, |m| m.hop()));
+            .max(melody.as_ref().map_or(1, |m| m.history_len()));
         let engine = Engine {
             mono: vec![0.0; config.max_block_size],
             history: History::new(history_len),

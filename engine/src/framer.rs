@@ -53,12 +53,23 @@ impl History {
 pub(crate) struct Hopper {
     hop: usize,
     left: usize,
+    /// Samples to the first boundary after a reset.
+    first: usize,
 }
 
 impl Hopper {
     pub(crate) fn new(hop: usize) -> Self {
-        debug_assert!(hop > 0);
-        Self { hop, left: hop }
+        Self::with_first(hop, hop)
+    }
+
+    /// Boundaries at `first`, `first + hop`, ... (`first >= 1`).
+    pub(crate) fn with_first(hop: usize, first: usize) -> Self {
+        debug_assert!(hop > 0 && first > 0);
+        Self {
+            hop,
+            left: first,
+            first,
+        }
     }
 
     /// Samples until the next frame is due (at least 1).
@@ -85,7 +96,7 @@ impl Hopper {
     }
 
     pub(crate) fn reset(&mut self) {
-        self.left = self.hop;
+        self.left = self.first;
     }
 }
 

@@ -65,6 +65,8 @@ pub(crate) struct Salience {
     peak_amp: Vec<f32>,
     /// `harmonic_weight^(h-1)`.
     hweights: Vec<f32>,
+    /// `log2(h) * 1200 / BIN_CENTS`: harmonic `h`'s distance above the fundamental, in bins.
+    hshifts: Vec<f32>,
     /// Squared-cosine spread, indexed by distance in bins times `KERNEL_STEPS`.
     kernel: Vec<f32>,
     /// The salience function, one value per 10-cent bin from `fmin`.
@@ -118,6 +120,9 @@ impl Salience {
             hweights: (0..s.harmonics)
                 .map(|h| s.harmonic_weight.powi(h as i32))
                 .collect(),
+            hshifts: (0..s.harmonics)
+                .map(|h| ((h + 1) as f32).log2() * (1200.0 / BIN_CENTS))
+                .collect(),
             kernel,
             sal: vec![0.0; n_bins],
             bin_hz,
@@ -147,11 +152,14 @@ impl Salience {
             self.fft
                 .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
         let mut max_db = f32::NEG_INFINITY;
-        for ((d, c), &l) in self
-            .db
+        // Spectral peaks are sought from `lo` to `max_fft_bin`: only their neighbourhood needs
+        // the dB spectrum.
+        let lo = ((0.5 * self.s.fmin_hz / self.bin_hz) as usize).max(1);
+        let range = lo - 1..self.max_fft_bin + 2;
+        for ((d, c), &l) in self.db[range.clone()]
             .iter_mut()
-            .zip(&self.spectrum)
-            .zip(&self.loudness_db)
+            .zip(&self.spectrum[range.clone()])
+            .zip(&self.loudness_db[range])
         {
             // Input is sanitised, so the power is finite; the floor keeps log10 finite.
             let p = c.re * c.re + c.im * c.im;
@@ -160,7 +168,6 @@ impl Salience {
         // Spectral peaks, interpolated.
         self.peak_hz.clear();
         self.peak_amp.clear();
-        let lo = ((0.5 * self.s.fmin_hz / self.bin_hz) as usize).max(1);
         for k in lo..=self.max_fft_bin {
             let (a, b, c) = (self.db[k - 1], self.db[k], self.db[k + 1]);
             if b > a && b >= c {
@@ -190,9 +197,9 @@ impl Salience {
             // Amplitude (re a full-scale sine), compressed.
             let amp = (0.05 * self.s.magnitude_power * db * std::f32::consts::LN_10).exp();
             let centre0 = (f.log2() - log_fmin) * cents_per_octave;
-            for (h, &w) in self.hweights.iter().enumerate() {
+            for (&w, &shift) in self.hweights.iter().zip(&self.hshifts) {
                 // Bin of the candidate f0 = f / (h + 1).
-                let centre = centre0 - ((h + 1) as f32).log2() * cents_per_octave;
+                let centre = centre0 - shift;
                 if centre < -half {
                     break;
                 }
@@ -202,10 +209,19 @@ impl Salience {
                 let first = (centre - half).ceil().max(0.0) as usize;
                 let last = ((centre + half).floor() as usize).min(self.sal.len() - 1);
                 let g = w * amp;
-                for b in first..=last {
-                    let d = (b as f32 - centre).abs();
-                    let i = (d * KERNEL_STEPS as f32 + 0.5) as usize;
-                    self.sal[b] += g * self.kernel[i.min(self.kernel.len() - 1)];
+                if first > last {
+                    continue;
+                }
+                let top = self.kernel.len() - 1;
+                for (b, s) in self.sal[first..=last].iter_mut().enumerate() {
+                    let d = ((first + b) as f32 - centre).abs();
+                    let x = d * KERNEL_STEPS as f32 + 0.5;
+                    debug_assert!((0.0..=(top + KERNEL_STEPS) as f32).contains(&x));
+                    // SAFETY: `centre` is finite (the log of a positive, finite frequency) and
+                    // `b` within `half` bins of it, so `x` is finite and in `0..=top + 16`:
+                    // the truncation is exact, the same as the checked `as usize`.
+                    let i = unsafe { x.to_int_unchecked::<u32>() } as usize;
+                    *s += g * self.kernel[i.min(top)];
                 }
             }
         }

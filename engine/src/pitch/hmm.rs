@@ -15,21 +15,21 @@
 //!
 //! The banded transition and the uniform parts make one step cost `O(n w)`.
 
-/// `Σ a_i b_i c_i` over slices of equal length, in four independent partial sums so that it
-/// vectorises (a plain floating-point sum must keep its order, which forbids SIMD).
-fn dot3(a: &[f64], b: &[f64], c: &[f64]) -> f64 {
+/// `Σ a_i b_i` over slices of equal length, in four independent partial sums so that it
+/// vectorises (a plain floating-point sum must keep its order, which forbids SIMD). Callers
+/// pass precomputed products as `a` (`(x y) z` is what a three-way product computes anyway).
+fn dot2(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 4];
-    let (ca, cb, cc) = (a.chunks_exact(4), b.chunks_exact(4), c.chunks_exact(4));
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .zip(cc.remainder())
-        .map(|((x, y), z)| x * y * z)
+        .map(|(x, y)| x * y)
         .sum();
-    for ((x, y), z) in ca.zip(cb).zip(cc) {
+    for (x, y) in ca.zip(cb) {
         for k in 0..4 {
-            acc[k] += x[k] * y[k] * z[k];
+            acc[k] += x[k] * y[k];
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
@@ -43,8 +43,6 @@ struct Transition {
     kernel: Vec<f64>,
     /// `1 / Z_i` per source bin.
     inv_row: Vec<f64>,
-    /// `2 w + 1` ones (a neutral third factor for [`dot3`]).
-    ones: Vec<f64>,
     switch: f64,
     jump: f64,
 }
@@ -65,7 +63,6 @@ impl Transition {
         Self {
             n,
             half_width: w,
-            ones: vec![1.0; kernel.len()],
             kernel,
             inv_row,
             switch,
@@ -74,21 +71,22 @@ impl Transition {
     }
 
     /// `out = Tᵀ v`: the mass flowing into each state. Both hold `n + 1` values.
-    fn predict(&self, v: &[f64], out: &mut [f64]) {
+    /// `out = T' v`; `scaled` (`n` long) is scratch.
+    fn predict(&self, v: &[f64], out: &mut [f64], scaled: &mut [f64]) {
         let (n, w, s, e) = (self.n, self.half_width, self.switch, self.jump);
         let unvoiced = v[n];
         let voiced_total: f64 = v[..n].iter().sum();
         let spread = (1.0 - s) * e * voiced_total / n as f64 + s * unvoiced / n as f64;
+        // `v_i / Z_i` once per bin rather than once per (bin, offset).
+        for ((x, &a), &b) in scaled.iter_mut().zip(&v[..n]).zip(&self.inv_row) {
+            *x = a * b;
+        }
         for (j, o) in out[..n].iter_mut().enumerate() {
             let lo = j.saturating_sub(w);
             let hi = (j + w).min(n - 1);
             // The kernel is symmetric: `K(j - i) = kernel[i + w - j]`. Slices, so the loop
             // vectorises.
-            let acc = dot3(
-                &v[lo..=hi],
-                &self.inv_row[lo..=hi],
-                &self.kernel[lo + w - j..=hi + w - j],
-            );
+            let acc = dot2(&scaled[lo..=hi], &self.kernel[lo + w - j..=hi + w - j]);
             *o = (1.0 - s) * (1.0 - e) * acc + spread;
         }
         out[n] = s * voiced_total + (1.0 - s) * unvoiced;
@@ -101,11 +99,7 @@ impl Transition {
         for (i, o) in out[..n].iter_mut().enumerate() {
             let lo = i.saturating_sub(w);
             let hi = (i + w).min(n - 1);
-            let acc = dot3(
-                &g[lo..=hi],
-                &self.kernel[lo + w - i..=hi + w - i],
-                &self.ones[..=hi - lo],
-            );
+            let acc = dot2(&g[lo..=hi], &self.kernel[lo + w - i..=hi + w - i]);
             *o = (1.0 - s) * ((1.0 - e) * acc * self.inv_row[i] + e * voiced_mean) + s * g[n];
         }
         out[n] = (1.0 - s) * g[n] + s * voiced_mean;
@@ -125,6 +119,8 @@ pub(crate) struct PitchHmm {
     work: Vec<f64>,
     /// The last smoothed posterior.
     gamma: Vec<f64>,
+    /// Scratch of [`Transition::predict`].
+    scaled: Vec<f64>,
     /// Frames pushed since the last reset.
     frames: u64,
 }
@@ -151,6 +147,7 @@ impl PitchHmm {
             beta: vec![0.0; n + 1],
             work: vec![0.0; n + 1],
             gamma: vec![0.0; n + 1],
+            scaled: vec![0.0; n],
             frames: 0,
         }
     }
@@ -193,7 +190,8 @@ impl PitchHmm {
             self.work[n] = 0.5;
         } else {
             let prev = self.slot(t - 1);
-            self.trans.predict(&self.alpha[prev], &mut self.work);
+            self.trans
+                .predict(&self.alpha[prev], &mut self.work, &mut self.scaled);
         }
         let mut total = 0.0;
         for (j, w) in self.work.iter().enumerate() {
@@ -285,7 +283,7 @@ mod tests {
             let mut v = vec![0.0; 41];
             v[i] = 1.0;
             let mut out = vec![0.0; 41];
-            t.predict(&v, &mut out);
+            t.predict(&v, &mut out, &mut vec![0.0; 40]);
             let s: f64 = out.iter().sum();
             assert!((s - 1.0).abs() < 1e-12, "state {i}: {s}");
             // And T applied to ones gives ones.

@@ -14,6 +14,9 @@ pub(crate) struct MelodyStage {
     hopper: Hopper,
     hop: usize,
     delay: usize,
+    /// Samples after its hop's end that each frame is computed (see [`MelodyStage::defer`]).
+    offset: usize,
+    /// The newest `hop + offset` samples at a boundary.
     buf: Vec<f32>,
     ring: [MelodyFrame; RING],
     /// Frames produced so far.
@@ -28,6 +31,7 @@ impl MelodyStage {
             tracker,
             hopper: Hopper::new(hop),
             hop,
+            offset: 0,
             buf: vec![0.0; hop],
             ring: [MelodyFrame::default(); RING],
             frames: 0,
@@ -43,6 +47,22 @@ impl MelodyStage {
         self.hop
     }
 
+    /// Computes each frame `offset` samples (`0..hop`) after its hop has ended, on the same
+    /// samples, so the frames are the same, only ready later: the engine staggers the tracker
+    /// half a hop away from the separator's frames, so that no block has to do both (the
+    /// worst block is what a real-time host feels). Allocates: call at construction.
+    pub(crate) fn defer(&mut self, offset: usize) {
+        debug_assert!(offset < self.hop);
+        self.offset = offset;
+        self.buf = vec![0.0; self.hop + offset];
+        self.hopper = Hopper::with_first(self.hop, self.hop + offset);
+    }
+
+    /// Samples of the engine's history it reads at a boundary.
+    pub(crate) fn history_len(&self) -> usize {
+        self.hop + self.offset
+    }
+
     pub(crate) fn until_next(&self) -> usize {
         self.hopper.until_next()
     }
@@ -55,7 +75,7 @@ impl MelodyStage {
             return None;
         }
         history.copy_latest(&mut self.buf);
-        let frame = self.tracker.push_hop(&self.buf);
+        let frame = self.tracker.push_hop(&self.buf[..self.hop]);
         let m = self.frames;
         self.ring[(m % RING as u64) as usize] = frame;
         self.frames += 1;

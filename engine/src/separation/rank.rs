@@ -1,24 +1,29 @@
-//! Rank filters for the masks: a per-bin sliding percentile across time, and a median across
-//! frequency. Both keep sorted windows updated in place (one removal and one insertion per
-//! step), so a frame costs `O(bins * window)` moves at worst and allocates nothing.
+//! Rank filters for the masks: a per-bin sliding percentile across time (each bin's window split
+//! at the percentile into two unordered sets, see [`TimePercentile`]), and a median across
+//! frequency (a short sorted window updated in place: one removal and one insertion per bin).
+//! Neither allocates after construction.
 
 /// Replaces `old` (which must be present) by `new` in the sorted slice `s`, keeping it sorted:
-/// two binary searches and one block move (a `memmove`), not a compare per element.
+/// the first value equal to `old` goes, `new` goes after the values below it (or, when it is
+/// not above `old`, after the values not above it). Linear scans and shifts in place: for the
+/// short windows of the frequency median this beats binary searches and a `memmove` call.
 #[inline]
 fn replace_sorted(s: &mut [f32], old: f32, new: f32) {
-    let i = s.partition_point(|&x| x < old);
-    debug_assert!(i < s.len());
+    let mut k = s.iter().position(|&x| !(x < old)).unwrap_or(s.len() - 1);
     if new > old {
-        // The values after `i` smaller than `new` move down one place.
-        let j = i + 1 + s[i + 1..].partition_point(|&x| x < new);
-        s.copy_within(i + 1..j, i);
-        s[j - 1] = new;
+        // The values after `k` smaller than `new` move down one place.
+        while k + 1 < s.len() && s[k + 1] < new {
+            s[k] = s[k + 1];
+            k += 1;
+        }
     } else {
-        // The values before `i` greater than `new` move up one place.
-        let j = s[..i].partition_point(|&x| x <= new);
-        s.copy_within(j..i, j + 1);
-        s[j] = new;
+        // The values before `k` greater than `new` move up one place.
+        while k > 0 && s[k - 1] > new {
+            s[k] = s[k - 1];
+            k -= 1;
+        }
     }
+    s[k] = new;
 }
 
 /// The index of percentile `q` (0 to 100) in a sorted window of `n` values (scipy's
@@ -29,47 +34,171 @@ pub(crate) fn percentile_rank(q: f32, n: usize) -> usize {
 
 /// For each of `bins` series, the `q` percentile of its newest `len` values (zeros before the
 /// stream starts).
+///
+/// Per bin, the window is split into a lower set (the `rank + 1` smallest values, unordered)
+/// and an upper set (the rest, unordered), with the lower set's maximum (the percentile) and
+/// the upper set's minimum cached. A new value replaces the oldest in place; only when it
+/// crosses from one side of the percentile to the other are two values swapped between the
+/// sets and one extreme rescanned (a branch-free, vectorised pass over one set). The output is
+/// the same value a sorted window gives at that rank, at a fraction of the memory traffic.
+/// Values must not be NaN (the separator's magnitudes never are).
 pub(crate) struct TimePercentile {
+    bins: usize,
     len: usize,
-    rank: usize,
-    /// `bins x len`, in arrival order (ring).
-    ring: Vec<f32>,
-    /// `bins x len`, sorted per bin.
-    sorted: Vec<f32>,
+    /// Size of the lower set: the percentile's rank plus one.
+    low: usize,
+    /// `bins x len`: per bin, the lower set in `[0, low)` and the upper set in `[low, len)`.
+    vals: Vec<f32>,
+    /// `len x bins` (by ring slot, then bin): where each slot's value sits in its bin's `vals`.
+    pos: Vec<u16>,
+    /// `bins x len`: the ring slot of the value at each position of `vals`.
+    slot: Vec<u16>,
+    /// Per bin, the lower set's maximum: the percentile.
+    max_low: Vec<f32>,
+    /// Per bin, the upper set's minimum (+inf when the upper set is empty).
+    min_high: Vec<f32>,
+    /// The ring slot the next value replaces.
     write: usize,
 }
 
 impl TimePercentile {
     pub(crate) fn new(bins: usize, len: usize, q: f32) -> Self {
         let len = len.max(1);
-        Self {
+        // Positions are stored in 16 bits; the configuration bounds the window far below this
+        // (at most 4 s of history at the shortest hop).
+        assert!(len <= 1 << 16, "time percentile window of {len} frames");
+        let mut tp = Self {
+            bins,
             len,
-            rank: percentile_rank(q, len),
-            ring: vec![0.0; bins * len],
-            sorted: vec![0.0; bins * len],
+            low: percentile_rank(q, len) + 1,
+            vals: vec![0.0; bins * len],
+            pos: vec![0; len * bins],
+            slot: vec![0; bins * len],
+            max_low: vec![0.0; bins],
+            min_high: vec![0.0; bins],
             write: 0,
-        }
+        };
+        tp.reset();
+        tp
     }
 
     /// Pushes one value per bin and writes each bin's percentile over its window to `out`.
     pub(crate) fn push(&mut self, values: &[f32], out: &mut [f32]) {
-        let len = self.len;
+        let (len, low) = (self.len, self.low);
+        let (bins, row) = (self.bins, self.write * self.bins);
         for (b, (&v, o)) in values.iter().zip(out.iter_mut()).enumerate() {
-            let slot = &mut self.ring[b * len + self.write];
-            let old = *slot;
-            *slot = v;
-            let sorted = &mut self.sorted[b * len..(b + 1) * len];
-            replace_sorted(sorted, old, v);
-            *o = sorted[self.rank];
+            debug_assert!(!v.is_nan());
+            let vals = &mut self.vals[b * len..(b + 1) * len];
+            let p = self.pos[row + b] as usize;
+            let old = vals[p];
+            vals[p] = v;
+            let (max_low, min_high) = (&mut self.max_low[b], &mut self.min_high[b]);
+            if p < low {
+                if v <= *min_high {
+                    // Stays in the lower set.
+                    if v >= *max_low {
+                        *max_low = v;
+                    } else if old == *max_low {
+                        *max_low = max_of(&vals[..low]);
+                    }
+                } else {
+                    // Crosses up: the upper set's minimum comes down in its place.
+                    let q = low + position_of(&vals[low..], *min_high);
+                    vals.swap(p, q);
+                    let slots = &mut self.slot[b * len..(b + 1) * len];
+                    slots.swap(p, q);
+                    self.pos[row + b] = q as u16;
+                    self.pos[slots[p] as usize * bins + b] = p as u16;
+                    *max_low = vals[p];
+                    *min_high = min_of(&vals[low..]);
+                }
+            } else if v >= *max_low {
+                // Stays in the upper set.
+                if v <= *min_high {
+                    *min_high = v;
+                } else if old == *min_high {
+                    *min_high = min_of(&vals[low..]);
+                }
+            } else {
+                // Crosses down: the lower set's maximum goes up in its place.
+                let q = position_of(&vals[..low], *max_low);
+                vals.swap(p, q);
+                let slots = &mut self.slot[b * len..(b + 1) * len];
+                slots.swap(p, q);
+                self.pos[row + b] = q as u16;
+                self.pos[slots[p] as usize * bins + b] = p as u16;
+                *min_high = vals[p];
+                *max_low = max_of(&vals[..low]);
+            }
+            *o = *max_low;
         }
         self.write = (self.write + 1) % len;
     }
 
     pub(crate) fn reset(&mut self) {
-        self.ring.fill(0.0);
-        self.sorted.fill(0.0);
+        self.vals.fill(0.0);
+        for w in 0..self.len {
+            self.pos[w * self.bins..(w + 1) * self.bins].fill(w as u16);
+        }
+        for s in self.slot.chunks_exact_mut(self.len) {
+            for (i, x) in s.iter_mut().enumerate() {
+                *x = i as u16;
+            }
+        }
+        self.max_low.fill(0.0);
+        let empty = if self.low == self.len {
+            f32::INFINITY
+        } else {
+            0.0
+        };
+        self.min_high.fill(empty);
         self.write = 0;
     }
+}
+
+/// Lanes of the vectorised scans.
+const LANES: usize = 8;
+
+/// The largest value of `s` (non-empty, no NaN), in independent lanes so that it vectorises.
+#[inline]
+fn max_of(s: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let chunks = s.chunks_exact(LANES);
+    let mut m = f32::NEG_INFINITY;
+    for &x in chunks.remainder() {
+        m = if x > m { x } else { m };
+    }
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = if x > *a { x } else { *a };
+        }
+    }
+    acc.iter().fold(m, |m, &x| if x > m { x } else { m })
+}
+
+/// The smallest value of `s` (non-empty, no NaN), as [`max_of`].
+#[inline]
+fn min_of(s: &[f32]) -> f32 {
+    let mut acc = [f32::INFINITY; LANES];
+    let chunks = s.chunks_exact(LANES);
+    let mut m = f32::INFINITY;
+    for &x in chunks.remainder() {
+        m = if x < m { x } else { m };
+    }
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = if x < *a { x } else { *a };
+        }
+    }
+    acc.iter().fold(m, |m, &x| if x < m { x } else { m })
+}
+
+/// The index of a value equal to `x` in `s` (which holds one).
+#[inline]
+fn position_of(s: &[f32], x: f32) -> usize {
+    let i = s.iter().position(|&y| y == x);
+    debug_assert!(i.is_some());
+    i.unwrap_or(0)
 }
 
 /// The median across frequency over `width` bins (odd), edges reflected (`d c b a | a b c d`,
@@ -78,6 +207,7 @@ pub(crate) struct FrequencyMedian {
     width: usize,
     /// The input with its reflected edges, `bins + width - 1`.
     padded: Vec<f32>,
+    /// The window, sorted.
     sorted: Vec<f32>,
 }
 
@@ -143,28 +273,72 @@ mod tests {
     }
 
     #[test]
+    fn time_percentile_matches_a_sort_for_any_window_and_percentile() {
+        // A small generator: runs of ties, zeros, jumps up and down, so that values cross the
+        // percentile in both directions and the extremes are replaced while tied.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for &(len, q) in &[(1, 50.0), (2, 70.0), (3, 99.0), (8, 1.0), (17, 50.0), (40, 70.0)] {
+            let bins = 5;
+            let mut tp = TimePercentile::new(bins, len, q);
+            for round in 0..2 {
+                let mut history: Vec<Vec<f32>> = vec![vec![0.0; len]; bins];
+                let mut out = vec![0.0; bins];
+                for t in 0..300 {
+                    let v: Vec<f32> = (0..bins)
+                        .map(|b| match (next() % 4, b) {
+                            (_, 0) => 0.0,
+                            (0, _) => (next() % 4) as f32,
+                            (1, _) => (next() % 1000) as f32 * 0.01,
+                            _ => (t % 7) as f32,
+                        })
+                        .collect();
+                    tp.push(&v, &mut out);
+                    for b in 0..bins {
+                        history[b].remove(0);
+                        history[b].push(v[b]);
+                        let want = percentile_naive(&history[b], q);
+                        assert_eq!(out[b], want, "len {len} q {q} round {round} t {t} b {b}");
+                    }
+                }
+                tp.reset();
+            }
+        }
+    }
+
+    #[test]
     fn frequency_median_matches_a_sort_with_reflected_edges() {
-        let x: Vec<f32> = (0..20).map(|i| ((i * 7919) % 13) as f32).collect();
-        let mut fm = FrequencyMedian::new(x.len(), 5);
-        let mut out = vec![0.0; x.len()];
-        fm.apply(&x, &mut out);
-        for i in 0..x.len() {
-            let w: Vec<f32> = (-2i32..=2)
-                .map(|d| {
-                    let j = i as i32 + d;
-                    let j = if j < 0 {
-                        -j - 1
-                    } else if j >= 20 {
-                        39 - j
-                    } else {
-                        j
-                    };
-                    x[j as usize]
-                })
+        let n = 40i32;
+        for (width, modulus) in [(5, 13), (5, 3), (15, 7), (15, 1000), (1, 5), (39, 4)] {
+            let x: Vec<f32> = (0..n)
+                .map(|i| ((i as usize * 7919) % modulus) as f32)
                 .collect();
-            let mut s = w.clone();
-            s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            assert_eq!(out[i], s[2], "bin {i}");
+            let mut fm = FrequencyMedian::new(x.len(), width);
+            let mut out = vec![0.0; x.len()];
+            fm.apply(&x, &mut out);
+            let half = width as i32 / 2;
+            for i in 0..n {
+                let mut w: Vec<f32> = (-half..=half)
+                    .map(|d| {
+                        let j = i + d;
+                        let j = if j < 0 {
+                            -j - 1
+                        } else if j >= n {
+                            2 * n - 1 - j
+                        } else {
+                            j
+                        };
+                        x[j as usize]
+                    })
+                    .collect();
+                w.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                assert_eq!(out[i as usize], w[half as usize], "width {width} bin {i}");
+            }
         }
     }
 }
