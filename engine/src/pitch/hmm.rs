@@ -13,27 +13,9 @@
 //! candidate probability falling in the bin; for the unvoiced state, `1 - V` where `V` is the
 //! frame's voicing evidence. `c` sets the balance between the two hypotheses.
 //!
-//! The banded transition and the uniform parts make one step cost `O(n w)`.
-
-/// `Σ a_i b_i` over slices of equal length, in four independent partial sums so that it
-/// vectorises (a plain floating-point sum must keep its order, which forbids SIMD). Callers
-/// pass precomputed products as `a` (`(x y) z` is what a three-way product computes anyway).
-fn dot2(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
+//! The banded transition and the uniform parts make one step cost `O(n + k w)` for `k` bins
+//! with evidence (the observations are zero away from the frame's candidates, so the forward and
+//! backward vectors are sparse before the transition spreads them).
 
 /// The transition model (banded triangle, uniform jumps, voicing switches).
 struct Transition {
@@ -70,10 +52,32 @@ impl Transition {
         }
     }
 
-    /// `out = Tᵀ v`: the mass flowing into each state. Both hold `n + 1` values.
-    /// `out = T' v`; `scaled` (`n` long) is scratch.
-    fn predict(&self, v: &[f64], out: &mut [f64], scaled: &mut [f64]) {
-        let (n, w, s, e) = (self.n, self.half_width, self.switch, self.jump);
+    /// `acc[j] = Σ_i K(j - i) x_i` for the `n` voiced bins. `x` is sparse (a frame's mass sits
+    /// on its few candidates' bins, the observations being zero elsewhere), so each nonzero
+    /// source spreads over its band: `O(k w)` for `k` nonzero bins, not `O(n w)`.
+    fn spread(&self, x: &[f64], acc: &mut [f64]) {
+        let (n, w) = (self.n, self.half_width);
+        acc[..n].fill(0.0);
+        for (i, &xi) in x[..n].iter().enumerate() {
+            if xi == 0.0 {
+                continue;
+            }
+            let lo = i.saturating_sub(w);
+            let hi = (i + w).min(n - 1);
+            // `K(j - i) = kernel[j + w - i]`.
+            for (a, &k) in acc[lo..=hi]
+                .iter_mut()
+                .zip(&self.kernel[lo + w - i..=hi + w - i])
+            {
+                *a += k * xi;
+            }
+        }
+    }
+
+    /// `out = Tᵀ v`: the mass flowing into each state. Both hold `n + 1` values; `scaled` and
+    /// `acc` (`n` long) are scratch.
+    fn predict(&self, v: &[f64], out: &mut [f64], scaled: &mut [f64], acc: &mut [f64]) {
+        let (n, s, e) = (self.n, self.switch, self.jump);
         let unvoiced = v[n];
         let voiced_total: f64 = v[..n].iter().sum();
         let spread = (1.0 - s) * e * voiced_total / n as f64 + s * unvoiced / n as f64;
@@ -81,26 +85,21 @@ impl Transition {
         for ((x, &a), &b) in scaled.iter_mut().zip(&v[..n]).zip(&self.inv_row) {
             *x = a * b;
         }
-        for (j, o) in out[..n].iter_mut().enumerate() {
-            let lo = j.saturating_sub(w);
-            let hi = (j + w).min(n - 1);
-            // The kernel is symmetric: `K(j - i) = kernel[i + w - j]`. Slices, so the loop
-            // vectorises.
-            let acc = dot2(&scaled[lo..=hi], &self.kernel[lo + w - j..=hi + w - j]);
-            *o = (1.0 - s) * (1.0 - e) * acc + spread;
+        self.spread(scaled, acc);
+        for (o, &a) in out[..n].iter_mut().zip(&acc[..n]) {
+            *o = (1.0 - s) * (1.0 - e) * a + spread;
         }
         out[n] = s * voiced_total + (1.0 - s) * unvoiced;
     }
 
-    /// `out = T g`: one backward step. Both hold `n + 1` values.
-    fn back(&self, g: &[f64], out: &mut [f64]) {
-        let (n, w, s, e) = (self.n, self.half_width, self.switch, self.jump);
+    /// `out = T g`: one backward step. Both hold `n + 1` values; `acc` (`n` long) is scratch.
+    /// The triangle is symmetric, so `Σ_j K(j - i) g_j` is the same spread as in `predict`.
+    fn back(&self, g: &[f64], out: &mut [f64], acc: &mut [f64]) {
+        let (n, s, e) = (self.n, self.switch, self.jump);
         let voiced_mean = g[..n].iter().sum::<f64>() / n as f64;
+        self.spread(g, acc);
         for (i, o) in out[..n].iter_mut().enumerate() {
-            let lo = i.saturating_sub(w);
-            let hi = (i + w).min(n - 1);
-            let acc = dot2(&g[lo..=hi], &self.kernel[lo + w - i..=hi + w - i]);
-            *o = (1.0 - s) * ((1.0 - e) * acc * self.inv_row[i] + e * voiced_mean) + s * g[n];
+            *o = (1.0 - s) * ((1.0 - e) * acc[i] * self.inv_row[i] + e * voiced_mean) + s * g[n];
         }
         out[n] = (1.0 - s) * g[n] + s * voiced_mean;
     }
@@ -119,8 +118,9 @@ pub(crate) struct PitchHmm {
     work: Vec<f64>,
     /// The last smoothed posterior.
     gamma: Vec<f64>,
-    /// Scratch of [`Transition::predict`].
+    /// Scratch of [`Transition::predict`] and [`Transition::back`].
     scaled: Vec<f64>,
+    acc: Vec<f64>,
     /// Frames pushed since the last reset.
     frames: u64,
 }
@@ -148,6 +148,7 @@ impl PitchHmm {
             work: vec![0.0; n + 1],
             gamma: vec![0.0; n + 1],
             scaled: vec![0.0; n],
+            acc: vec![0.0; n],
             frames: 0,
         }
     }
@@ -190,8 +191,12 @@ impl PitchHmm {
             self.work[n] = 0.5;
         } else {
             let prev = self.slot(t - 1);
-            self.trans
-                .predict(&self.alpha[prev], &mut self.work, &mut self.scaled);
+            self.trans.predict(
+                &self.alpha[prev],
+                &mut self.work,
+                &mut self.scaled,
+                &mut self.acc,
+            );
         }
         let mut total = 0.0;
         for (j, w) in self.work.iter().enumerate() {
@@ -219,7 +224,7 @@ impl PitchHmm {
             for (j, g) in self.work.iter_mut().enumerate() {
                 *g = self.obs[o.start + j] * self.beta[j];
             }
-            self.trans.back(&self.work, &mut self.beta);
+            self.trans.back(&self.work, &mut self.beta, &mut self.acc);
             let m = self.beta.iter().cloned().fold(0.0, f64::max);
             if m > 1e-300 && m.is_finite() {
                 self.beta.iter_mut().for_each(|v| *v /= m);
@@ -283,13 +288,36 @@ mod tests {
             let mut v = vec![0.0; 41];
             v[i] = 1.0;
             let mut out = vec![0.0; 41];
-            t.predict(&v, &mut out, &mut vec![0.0; 40]);
+            t.predict(&v, &mut out, &mut vec![0.0; 40], &mut vec![0.0; 40]);
             let s: f64 = out.iter().sum();
             assert!((s - 1.0).abs() < 1e-12, "state {i}: {s}");
             // And T applied to ones gives ones.
             let ones = vec![1.0; 41];
-            t.back(&ones, &mut out);
+            t.back(&ones, &mut out, &mut vec![0.0; 40]);
             assert!(out.iter().all(|v| (v - 1.0).abs() < 1e-12));
+        }
+    }
+
+    #[test]
+    fn the_sparse_spread_is_the_banded_triangle() {
+        let (n, w) = (50, 4);
+        let t = Transition::new(n, w, 0.01, 0.02);
+        let mut x = vec![0.0; n];
+        for (i, v) in [(0usize, 0.3), (2, 1e-200), (17, 0.5), (18, 0.25), (49, 1.0)] {
+            x[i] = v;
+        }
+        let mut acc = vec![0.0; n];
+        t.spread(&x, &mut acc);
+        for j in 0..n {
+            let direct: f64 = (0..n)
+                .filter(|&i| i.abs_diff(j) <= w)
+                .map(|i| (w + 1 - i.abs_diff(j)) as f64 * x[i])
+                .sum();
+            assert!(
+                (acc[j] - direct).abs() <= 1e-15 * direct,
+                "bin {j}: {} vs {direct}",
+                acc[j]
+            );
         }
     }
 

@@ -117,10 +117,19 @@ impl Yin {
         // costs precision in e₁ + e₂ - 2 r.
         let mean = self.frame.iter().sum::<f64>() / n as f64;
         self.energy[0] = 0.0;
-        for (j, (dst, &x)) in self.fft_in.iter_mut().zip(&self.frame).enumerate() {
+        // The running sum stays in a register (read back from memory, each step would wait
+        // for the previous store).
+        let mut running = 0.0;
+        for ((dst, e), &x) in self
+            .fft_in
+            .iter_mut()
+            .zip(&mut self.energy[1..])
+            .zip(&self.frame)
+        {
             let v = x - mean;
             *dst = v;
-            self.energy[j + 1] = self.energy[j] + v * v;
+            running += v * v;
+            *e = running;
         }
         self.cmndf.fill(1.0);
         let total = self.energy[n];

@@ -186,10 +186,14 @@ impl Hpss {
                     max = max.max(*c);
                 }
                 if max > 0.0 {
-                    let ratio = magnitude[b] / max;
-                    self.column.sort_unstable_by(|x, y| x.total_cmp(y));
-                    let s = self.column[mid] * ratio.powf(self.sustain_power);
-                    h = h.max(s);
+                    let weight = (magnitude[b] / max).powf(self.sustain_power);
+                    // The median is at most the maximum: only a bound above `h` needs it.
+                    if max * weight > h {
+                        let (_, median, _) = self
+                            .column
+                            .select_nth_unstable_by(mid, |x, y| x.total_cmp(y));
+                        h = h.max(*median * weight);
+                    }
                 }
             }
             let (mh, mp) = masks(

@@ -283,7 +283,14 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for &(len, q) in &[(1, 50.0), (2, 70.0), (3, 99.0), (8, 1.0), (17, 50.0), (40, 70.0)] {
+        for &(len, q) in &[
+            (1, 50.0),
+            (2, 70.0),
+            (3, 99.0),
+            (8, 1.0),
+            (17, 50.0),
+            (40, 70.0),
+        ] {
             let bins = 5;
             let mut tp = TimePercentile::new(bins, len, q);
             for round in 0..2 {
