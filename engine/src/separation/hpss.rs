@@ -186,13 +186,10 @@ impl Hpss {
                     max = max.max(*c);
                 }
                 if max > 0.0 {
-                    let weight = (magnitude[b] / max).powf(self.sustain_power);
+                    let weight = pow(magnitude[b] / max, self.sustain_power);
                     // The median is at most the maximum: only a bound above `h` needs it.
                     if max * weight > h {
-                        let (_, median, _) = self
-                            .column
-                            .select_nth_unstable_by(mid, |x, y| x.total_cmp(y));
-                        h = h.max(*median * weight);
+                        h = h.max(median_of_few(&mut self.column, mid) * weight);
                     }
                 }
             }
@@ -233,15 +230,34 @@ fn masks(h: f32, p: f32, power: f32, bh: f32, bp: f32) -> (f32, f32) {
     (mh, mp)
 }
 
-/// `x^power`, with the default power 2 as a product (both correctly rounded, so the same value,
-/// at a fraction of `powf`'s cost).
+/// `x^power`: the small whole powers used by default (the mask power 2, the sustain power 5)
+/// as products, at a fraction of `powf`'s cost; others through `powf`.
 #[inline]
 fn pow(x: f32, power: f32) -> f32 {
     if power == 2.0 {
         x * x
+    } else if power == 5.0 {
+        let x2 = x * x;
+        x2 * x2 * x
     } else {
         x.powf(power)
     }
+}
+
+/// The value of rank `mid` among the few values of `v` (the look-ahead column), by insertion
+/// sort: for a handful of values far cheaper than a general selection.
+#[inline]
+fn median_of_few(v: &mut [f32], mid: usize) -> f32 {
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1].total_cmp(&x).is_gt() {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+    }
+    v[mid]
 }
 
 #[cfg(test)]
