@@ -11,8 +11,11 @@
 //! and the peak picker; `pitch` the YIN frames, candidates and HMM; `notes` pitch plus the note
 //! tracker; `melody` the predominant-pitch tracker; `separation` the STFT of each channel, the
 //! HPSS and melody masks and the overlap-add resynthesis of the five stems (with the melody
-//! tracker it needs). `engine/plugin default` is what the plugin runs: onsets, pitch, notes and
-//! every stem, stereo.
+//! tracker it needs). `separation stage/*` splits the separation of one mono channel into its
+//! parts, frame by frame at the default settings (through the engine's `internals` feature):
+//! the analysis STFT, the harmonic/percussive masks, the melody comb (on a steady f0) and one
+//! masked resynthesis (the separator runs four per channel). `engine/plugin default` is what
+//! the plugin runs: onsets, pitch, notes and every stem, stereo.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use cochlea::audio::read_audio;
@@ -86,6 +89,33 @@ fn stages(c: &mut Criterion) {
     group.finish();
 }
 
+fn separation_stages(c: &mut Criterion) {
+    use cochlea_engine::internals::SeparationStages;
+    let (x, sr) = music(1.0);
+    let mut group = c.benchmark_group("separation stage");
+    group.throughput(Throughput::Elements(x.len() as u64));
+    let mut stages = SeparationStages::new(sr);
+    let (hop, len) = (stages.hop(), stages.frame_len());
+    let frames: Vec<&[f32]> = (0..)
+        .map(|k| k * hop)
+        .take_while(|&at| at + len <= x.len())
+        .map(|at| &x[at..at + len])
+        .collect();
+    group.bench_function("stft", |b| {
+        b.iter(|| frames.iter().for_each(|f| stages.analyze(f)))
+    });
+    group.bench_function("hpss masks", |b| {
+        b.iter(|| frames.iter().for_each(|f| stages.hpss(f)))
+    });
+    group.bench_function("melody comb", |b| {
+        b.iter(|| (0..frames.len()).for_each(|_| stages.comb(220.0)))
+    });
+    group.bench_function("resynthesis", |b| {
+        b.iter(|| frames.iter().for_each(|_| stages.synthesize()))
+    });
+    group.finish();
+}
+
 fn whole_engine(c: &mut Criterion) {
     let (x, _) = music(1.0);
     let right: Vec<f32> = x.iter().map(|v| 0.8 * v).collect();
@@ -139,5 +169,5 @@ fn whole_engine(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stages, whole_engine);
+criterion_group!(benches, stages, separation_stages, whole_engine);
 criterion_main!(benches);

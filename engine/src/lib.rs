@@ -44,6 +44,10 @@ pub mod eval;
 mod event;
 mod filterbank;
 mod framer;
+/// Internal stages exposed for the benches (feature `internals`; not a stable API).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 pub mod melody;
 pub mod notes;
 pub mod onset;

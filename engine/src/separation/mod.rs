@@ -24,11 +24,11 @@
 //! `(lookahead_frames + 2) * hop` samples. At 44.1 or 48 kHz with the defaults (256-sample hop,
 //! 6 frames of look-ahead) that is 2048 samples: 46.4 ms at 44.1 kHz, 42.7 ms at 48 kHz.
 
-mod comb;
+pub(crate) mod comb;
 pub(crate) mod f0;
-mod hpss;
+pub(crate) mod hpss;
 mod rank;
-mod stft;
+pub(crate) mod stft;
 
 use realfft::num_complex::Complex32;
 
@@ -260,6 +260,61 @@ pub struct Separator {
     gain_coeff: f32,
 }
 
+/// The analysis STFT, the two mask stages and the resynthesis a separator is made of, built from
+/// its settings (also for [`crate::internals`], which benches them one by one).
+pub(crate) struct Parts {
+    pub(crate) hop: usize,
+    pub(crate) frame_len: usize,
+    pub(crate) bins: usize,
+    pub(crate) stft: Stft,
+    pub(crate) hpss: Hpss,
+    pub(crate) comb: Comb,
+}
+
+impl Parts {
+    /// The parts for `config` at `sample_rate`, deciding each frame `lookahead` frames late.
+    pub(crate) fn new(config: &SeparationConfig, sample_rate: f64, lookahead: usize) -> Self {
+        let hop = config.hop_samples(sample_rate);
+        let frame_len = hop * config.frame_hops as usize;
+        let stft = Stft::new(frame_len, hop);
+        let bins = stft.bins();
+        let bin_hz = (sample_rate / frame_len as f64) as f32;
+        let frames_per_s = sample_rate / hop as f64;
+        let hpss = Hpss::new(&HpssSettings {
+            frame_len,
+            hop,
+            history_frames: (config.history_s * frames_per_s).round() as usize,
+            lookahead,
+            percentile: config.harmonic_percentile,
+            width_bins: ((config.percussive_width_hz / bin_hz as f64).round() as usize).max(1),
+            power: config.mask_power,
+            harmonic_margin: config.harmonic_margin,
+            percussive_margin: config.percussive_margin,
+        });
+        let gate_coeff = if config.melody_gate_s > 0.0 {
+            1.0 - (-1.0 / (config.melody_gate_s as f64 * frames_per_s)).exp()
+        } else {
+            1.0
+        };
+        let comb = Comb::new(&CombSettings {
+            bins,
+            bin_hz,
+            max_hz: config.melody_max_hz as f32,
+            width_cents: config.melody_width_cents,
+            min_width_hz: config.melody_min_width_hz,
+            gate_coeff: gate_coeff as f32,
+        });
+        Self {
+            hop,
+            frame_len,
+            bins,
+            stft,
+            hpss,
+            comb,
+        }
+    }
+}
+
 impl Separator {
     /// Validates `config` and allocates everything for `channels` channels (1 or 2) at
     /// `sample_rate`, for blocks up to `max_block_size` samples (the size of the
@@ -291,38 +346,16 @@ impl Separator {
             return Err(ConfigError::SampleRate(sample_rate));
         }
         let _ = max_block_size;
-        let hop = config.hop_samples(sample_rate);
-        let frame_len = hop * config.frame_hops as usize;
         let lookahead = (config.lookahead_frames as usize).max(min_lookahead);
-        let latency = (lookahead + 2) * hop;
-        let stft = Stft::new(frame_len, hop);
-        let bins = stft.bins();
-        let bin_hz = (sample_rate / frame_len as f64) as f32;
-        let frames_per_s = sample_rate / hop as f64;
-        let hpss = Hpss::new(&HpssSettings {
-            frame_len,
+        let Parts {
             hop,
-            history_frames: (config.history_s * frames_per_s).round() as usize,
-            lookahead,
-            percentile: config.harmonic_percentile,
-            width_bins: ((config.percussive_width_hz / bin_hz as f64).round() as usize).max(1),
-            power: config.mask_power,
-            harmonic_margin: config.harmonic_margin,
-            percussive_margin: config.percussive_margin,
-        });
-        let gate_coeff = if config.melody_gate_s > 0.0 {
-            1.0 - (-1.0 / (config.melody_gate_s as f64 * frames_per_s)).exp()
-        } else {
-            1.0
-        };
-        let comb = Comb::new(&CombSettings {
+            frame_len,
             bins,
-            bin_hz,
-            max_hz: config.melody_max_hz as f32,
-            width_cents: config.melody_width_cents,
-            min_width_hz: config.melody_min_width_hz,
-            gate_coeff: gate_coeff as f32,
-        });
+            stft,
+            hpss,
+            comb,
+        } = Parts::new(config, sample_rate, lookahead);
+        let latency = (lookahead + 2) * hop;
         let ola_len = (latency + frame_len).next_power_of_two();
         Ok(Self {
             channels,
