@@ -209,7 +209,7 @@ pub fn separate(
     let latency = sep.latency_samples();
     let mut stems = StemOutputs::new(1, block);
     let total = mix.len() + latency;
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(total); 5];
+    let mut out: Vec<Vec<f32>> = (0..5).map(|_| Vec::with_capacity(total)).collect();
     let mut buf = vec![0.0f32; block];
     let mut o = vec![0.0f32; block];
     let mut pos = 0;
@@ -252,7 +252,7 @@ pub fn separate_engine(
     let latency = engine.latency_samples(Output::Audio);
     let mut stems = engine.make_stem_outputs();
     let total = mix.len() + latency;
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(total); 5];
+    let mut out: Vec<Vec<f32>> = (0..5).map(|_| Vec::with_capacity(total)).collect();
     let mut buf = vec![0.0f32; block];
     let mut o = vec![0.0f32; block];
     let mut pos = 0;

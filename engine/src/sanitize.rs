@@ -12,9 +12,7 @@ const DENORMAL_LIMIT: f32 = 1e-30;
 /// ±[`INPUT_LIMIT`].
 #[inline]
 pub fn sanitize(x: f32) -> f32 {
-    if x.is_nan() || x.abs() < DENORMAL_LIMIT {
-        0.0
-    } else if x.is_infinite() {
+    if !x.is_finite() || x.abs() < DENORMAL_LIMIT {
         0.0
     } else {
         x.clamp(-INPUT_LIMIT, INPUT_LIMIT)

@@ -181,7 +181,7 @@ impl Salience {
                 }
             }
         }
-        if !(max_db > SILENCE_DB) {
+        if max_db.is_nan() || max_db <= SILENCE_DB {
             return false;
         }
         // Harmonic summation of the peaks within range of the strongest.

@@ -218,7 +218,7 @@ impl Hpss {
 #[inline]
 fn masks(h: f32, p: f32, power: f32, bh: f32, bp: f32) -> (f32, f32) {
     let m = h.max(p);
-    if !(m > 0.0) {
+    if m.is_nan() || m <= 0.0 {
         return (0.5, 0.5);
     }
     // Normalised, so that the powers neither overflow nor underflow.
