@@ -19,6 +19,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use cochlea::audio::read_audio;
+use cochlea_engine::separation::StemOutputs;
 use cochlea_engine::{Engine, EngineConfig, OnsetMethod};
 use cochlea_plugin::params::Settings;
 use cochlea_tests::corpus::test_data;
@@ -116,55 +117,52 @@ fn separation_stages(c: &mut Criterion) {
     group.finish();
 }
 
+/// One pass of stereo music through `engine` in `BLOCK`-sample blocks, taking every stem when
+/// `stems` is given.
+fn run_stereo(
+    engine: &mut Engine,
+    rx: &mut cochlea_engine::EventReceiver,
+    (l, r): (&[f32], &[f32]),
+    out: &mut [Vec<f32>; 2],
+    mut stems: Option<&mut StemOutputs>,
+) {
+    for (l, r) in l.chunks(BLOCK).zip(r.chunks(BLOCK)) {
+        let (ol, or) = out.split_at_mut(1);
+        let output = &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]];
+        match stems.as_deref_mut() {
+            Some(st) => engine.process_stems(&[l, r], output, st),
+            None => engine.process(&[l, r], output),
+        }
+        .unwrap();
+        while rx.pop().is_some() {}
+    }
+}
+
 fn whole_engine(c: &mut Criterion) {
     let (x, _) = music(1.0);
     let right: Vec<f32> = x.iter().map(|v| 0.8 * v).collect();
+    let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(x.len() as u64));
     for rate in [44_100.0, 48_000.0] {
         // The same samples, declared at each rate: the cost per sample is what is compared.
         let (mut engine, mut rx) = Engine::new(EngineConfig::new(rate, 2, BLOCK)).unwrap();
-        let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-        group.bench_with_input(
-            BenchmarkId::new("defaults stereo", rate as u32),
-            &rate,
-            |b, _| {
-                b.iter(|| {
-                    for (l, r) in x.chunks(BLOCK).zip(right.chunks(BLOCK)) {
-                        let (ol, or) = out.split_at_mut(1);
-                        engine
-                            .process(&[l, r], &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]])
-                            .unwrap();
-                        while rx.pop().is_some() {}
-                    }
-                })
-            },
-        );
+        let id = BenchmarkId::new("defaults stereo", rate as u32);
+        group.bench_with_input(id, &rate, |b, _| {
+            b.iter(|| run_stereo(&mut engine, &mut rx, (&x, &right), &mut out, None))
+        });
     }
     for rate in [44_100.0, 48_000.0] {
         let config = cochlea_plugin::processor::engine_config(rate, 2, BLOCK, &Settings::default());
         let (mut engine, mut rx) = Engine::new(config).unwrap();
         let mut stems = engine.make_stem_outputs();
-        let mut out = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-        group.bench_with_input(
-            BenchmarkId::new("plugin default stereo", rate as u32),
-            &rate,
-            |b, _| {
-                b.iter(|| {
-                    for (l, r) in x.chunks(BLOCK).zip(right.chunks(BLOCK)) {
-                        let (ol, or) = out.split_at_mut(1);
-                        engine
-                            .process_stems(
-                                &[l, r],
-                                &mut [&mut ol[0][..l.len()], &mut or[0][..r.len()]],
-                                &mut stems,
-                            )
-                            .unwrap();
-                        while rx.pop().is_some() {}
-                    }
-                })
-            },
-        );
+        let id = BenchmarkId::new("plugin default stereo", rate as u32);
+        group.bench_with_input(id, &rate, |b, _| {
+            b.iter(|| {
+                let stems = Some(&mut stems);
+                run_stereo(&mut engine, &mut rx, (&x, &right), &mut out, stems)
+            })
+        });
     }
     group.finish();
 }

@@ -482,28 +482,11 @@ pub fn run(args: &StemsArgs) {
         lat as f64 / 44.1,
         c.latency_samples(48_000.0) as f64 / 48.0
     );
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1);
-    let rows: Vec<Row> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|ch| {
-                let py = py.as_deref();
-                s.spawn(move || {
-                    ch.iter()
-                        .map(|it| item_row(it, args, py))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("scoring thread"))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .filter_map(|r| r.map_err(|e| eprintln!("error: {e}")).ok())
-    .collect();
+    let py = py.as_deref();
+    let rows: Vec<Row> = crate::parallel(&items, |it| &it.name, |it| item_row(it, args, py))
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
     if !args.quiet {
         println!(
             "\n{:<26} {:<8} {:>8} {:>8}   {:>8} {:>8}",

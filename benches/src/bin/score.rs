@@ -224,25 +224,15 @@ fn report(label: &str, results: &[FileResult], quiet: bool) -> OnsetScores {
     s
 }
 
+/// Scores every item on all cores (failures printed and skipped).
 fn run_parallel<F>(items: &[corpus::Item], f: F) -> Vec<FileResult>
 where
     F: Fn(&corpus::Item) -> Result<FileResult, String> + Sync,
 {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunks: Vec<&[corpus::Item]> = items.chunks(items.len().div_ceil(threads).max(1)).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| s.spawn(|| chunk.iter().map(&f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("scoring thread"))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .filter_map(|r| r.map_err(|e| eprintln!("error: {e}")).ok())
-    .collect()
+    cochlea_benches::parallel(items, |it| &it.name, f)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
 }
 
 fn main() {
