@@ -247,6 +247,9 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
                     kResultOk
                 } else if aux_output_idx < current_audio_io_layout.aux_output_ports.len() {
                     info.busType = K_BUS_TYPE_AUX;
+                    // PATCH (Cochlea): an auxiliary output is inactive until the host routes it,
+                    // as for a multi-output instrument (was `kDefaultActive` for every bus).
+                    info.flags = 0;
                     info.channelCount =
                         current_audio_io_layout.aux_output_ports[aux_output_idx].get() as i32;
                     u16strlcpy(
@@ -1455,7 +1458,9 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                                     .enumerate()
                                 {
                                     let aux_input_idx = aux_input_no + aux_input_start_idx;
-                                    if aux_input_idx > data.numOutputs as usize {
+                                    // PATCH (Cochlea): `>=` against the input count (was `>`
+                                    // against the output count: read past the host's array).
+                                    if aux_input_idx >= data.numInputs as usize {
                                         break;
                                     }
 
@@ -1479,7 +1484,8 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                                     .enumerate()
                                 {
                                     let aux_output_idx = aux_output_no + aux_output_start_idx;
-                                    if aux_output_idx > data.numOutputs as usize {
+                                    // PATCH (Cochlea): `>=` (was `>`: read past the host's array).
+                                    if aux_output_idx >= data.numOutputs as usize {
                                         break;
                                     }
 
@@ -1502,20 +1508,16 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                     // case it still did something unexpected that we did not catch we'll still try
                     // to prevent processing audio when the slices don't contain the values we
                     // expect.
-                    let mut buffer_is_valid = true;
-                    for output_buffer_slice in
-                        buffers.main_buffer.as_slice_immutable().iter().chain(
-                            buffers
-                                .aux_outputs
-                                .iter()
-                                .flat_map(|buffer| buffer.as_slice_immutable().iter()),
-                        )
-                    {
-                        if output_buffer_slice.is_empty() {
-                            buffer_is_valid = false;
-                            break;
-                        }
-                    }
+                    //
+                    // PATCH (Cochlea): only the main output decides. VST3 hosts may leave an
+                    // auxiliary output bus they do not use (deactivated, or not routed) without
+                    // buffers; JUCE-based hosts do. Its channels are then empty slices, which the
+                    // plugin skips, instead of the whole block going unprocessed.
+                    let buffer_is_valid = buffers
+                        .main_buffer
+                        .as_slice_immutable()
+                        .iter()
+                        .all(|output_buffer_slice| !output_buffer_slice.is_empty());
                     crate::nice_debug_assert!(buffer_is_valid);
 
                     // Some of the fields are left empty because VST3 does not provide this
