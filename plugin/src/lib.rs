@@ -91,36 +91,14 @@ impl Plugin for Cochlea {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     /// Stereo and mono main in/out; the main output is the stems' mix at the stem gains. The
-    /// first two layouts have only the main ports (the default, and what VST3 hosts get: a
-    /// VST3 plugin's bus count is fixed, and JUCE-based hosts leave buses they do not use
-    /// without buffers, which nice-plug cannot process). The last two add an auxiliary output
-    /// per stem (the main output's channel count), in [`Stem`](cochlea_engine::separation::Stem)
-    /// order, so a CLAP host can route them.
+    /// first two layouts add an auxiliary output per stem (the main output's channel count), in
+    /// [`Stem`](cochlea_engine::separation::Stem) order, so a host can route them. They come
+    /// first because a VST3 plugin's buses are fixed by its first layout (a VST3 host matches
+    /// bus arrangements, it does not list layouts); the stem buses are not active by default
+    /// there, and a host that leaves them so gets only the mix (nice-plug is patched for that:
+    /// vendor/nice-plug/PATCHES.md). The last two have only the main ports, for CLAP hosts that
+    /// want no stems.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
-        AudioIOLayout {
-            main_input_channels: NonZeroU32::new(2),
-            main_output_channels: NonZeroU32::new(2),
-            names: PortNames {
-                layout: Some("Stereo"),
-                main_input: Some("Input"),
-                main_output: Some("Mix"),
-                aux_inputs: &[],
-                aux_outputs: &[],
-            },
-            ..AudioIOLayout::const_default()
-        },
-        AudioIOLayout {
-            main_input_channels: NonZeroU32::new(1),
-            main_output_channels: NonZeroU32::new(1),
-            names: PortNames {
-                layout: Some("Mono"),
-                main_input: Some("Input"),
-                main_output: Some("Mix"),
-                aux_inputs: &[],
-                aux_outputs: &[],
-            },
-            ..AudioIOLayout::const_default()
-        },
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(2),
             main_output_channels: NonZeroU32::new(2),
@@ -144,6 +122,30 @@ impl Plugin for Cochlea {
                 main_output: Some("Mix"),
                 aux_inputs: &[],
                 aux_outputs: &STEM_PORTS,
+            },
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            names: PortNames {
+                layout: Some("Stereo"),
+                main_input: Some("Input"),
+                main_output: Some("Mix"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            names: PortNames {
+                layout: Some("Mono"),
+                main_input: Some("Input"),
+                main_output: Some("Mix"),
+                aux_inputs: &[],
+                aux_outputs: &[],
             },
             ..AudioIOLayout::const_default()
         },

@@ -136,7 +136,8 @@ impl Processor {
     /// Processes one host block in place (`audio` holds one slice per channel, any length):
     /// the main output is the stems' mix at the stem gains (the input, at unity gains). `stems`
     /// receives each stem, in [`Stem`] order, one port per stem with the main output's channels
-    /// (missing ports are skipped), delayed like the main output. Notes due in this block go to
+    /// (missing ports, and ports whose channels are shorter than the block, are skipped),
+    /// delayed like the main output. Notes due in this block go to
     /// `send` in time order, through `notes`. With `bypass` the dry input passes, delayed by the
     /// latency (the stems still come out), and no notes are sent (sounding ones end at the
     /// block's start).
@@ -258,6 +259,10 @@ impl Processor {
         // Chunks never exceed the engine's maximum and the layout is the one it was built for.
         debug_assert!(result.is_ok());
         for ((port, stem), delay) in stems.iter_mut().zip(Stem::ALL).zip(&mut self.stem_delays) {
+            // A port the host gave no buffers (a VST3 bus it left inactive) has empty channels.
+            if port.iter().any(|c| c.len() < range.end) {
+                continue;
+            }
             let mut chans = port.iter_mut();
             match (self.channels, chans.next(), chans.next()) {
                 (1, Some(a), _) => {

@@ -128,8 +128,8 @@ impl Cochlea {
             instance,
             params,
             ids: HashMap::new(),
-            // The default layout: stereo, main ports only.
-            output_ports: 1,
+            // The default layout: stereo with the five stem ports.
+            output_ports: 6,
             channels: 2,
             _entry: entry,
         };
@@ -535,7 +535,7 @@ fn every_layout_at_44_1_and_48_khz_and_any_block_size_delays_audio_and_places_no
                 assert!(run.latency <= reference.max_event_delay + reference.audio_latency + 1);
                 assert_delayed(&input, &run.output, run.latency, &what);
                 if stems {
-                    assert_stems_split_the_mix(&run, &what);
+                    common::assert_stems_split_the_mix(&run.output, &run.stems, &what);
                 }
                 assert_notes(
                     &run.notes,
@@ -910,42 +910,6 @@ fn activation_cycles_with_rate_and_block_changes_and_audio_rate_automation() {
     );
 }
 
-/// Energy of the difference of two signals relative to the second's, dB.
-fn error_db(x: &[f32], reference: &[f32]) -> f64 {
-    let (mut e, mut r) = (0.0f64, 0.0f64);
-    for (a, b) in x.iter().zip(reference) {
-        e += ((a - b) as f64).powi(2);
-        r += (*b as f64).powi(2);
-    }
-    10.0 * (e / r.max(1e-30)).log10()
-}
-
-/// The stem ports carry the separation: harmonic + percussive + residual is the main output (at
-/// unity gains), and so is melody + accompaniment; the harmonic and percussive stems both hold
-/// real signal on a piece with guitar and drums.
-fn assert_stems_split_the_mix(run: &Run, what: &str) {
-    for (c, mix) in run.output.iter().enumerate() {
-        let sum = |stems: &[usize]| -> Vec<f32> {
-            (0..mix.len())
-                .map(|n| stems.iter().map(|&s| run.stems[s][c][n]).sum())
-                .collect()
-        };
-        let hpr = error_db(&sum(&[0, 1, 2]), mix);
-        let ma = error_db(&sum(&[3, 4]), mix);
-        assert!(
-            hpr < -60.0 && ma < -60.0,
-            "{what}: stems vs mix {hpr:.1} / {ma:.1} dB"
-        );
-        for s in [0, 1, 3] {
-            let level = 10.0
-                * (run.stems[s][c].iter().map(|x| (x * x) as f64).sum::<f64>()
-                    / mix.iter().map(|x| (x * x) as f64).sum::<f64>())
-                .log10();
-            assert!(level > -30.0, "{what}: stem {s} at {level:.1} dB");
-        }
-    }
-}
-
 /// A solo and the stem gains, set by text, shape the main output: soloing the percussive stem
 /// leaves the percussive port's signal; muting it leaves harmonic + residual.
 #[test]
@@ -960,7 +924,7 @@ fn stem_gains_and_solo_shape_the_main_output() {
     // After the gain glide (20 ms) has gone through the latency.
     let from = run.latency + 8_820;
     for c in 0..2 {
-        let db = error_db(&run.output[c][from..], &run.stems[1][c][from..]);
+        let db = common::error_db(&run.output[c][from..], &run.stems[1][c][from..]);
         assert!(
             db < -60.0,
             "solo percussive: main vs percussive stem {db:.1} dB"
@@ -978,7 +942,7 @@ fn stem_gains_and_solo_shape_the_main_output() {
         let rest: Vec<f32> = (from..run.output[c].len())
             .map(|n| run.stems[0][c][n] + run.stems[2][c][n])
             .collect();
-        let db = error_db(&run.output[c][from..], &rest);
+        let db = common::error_db(&run.output[c][from..], &rest);
         assert!(
             db < -60.0,
             "percussive muted: main vs harmonic + residual {db:.1} dB"

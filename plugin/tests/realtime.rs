@@ -26,6 +26,17 @@ type Placed = (u64, bool, u8, u8, f32);
 type Audio = (Vec<Vec<f32>>, Vec<Vec<Vec<f32>>>);
 
 fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Audio, Vec<Placed>) {
+    run_without(input, max_block, blocks, &[])
+}
+
+/// As [`run`], with the stem ports in `absent` given empty channels, as a host gives a bus it
+/// left inactive (their rows in the result stay zero).
+fn run_without(
+    input: &[Vec<f32>],
+    max_block: usize,
+    blocks: &[usize],
+    absent: &[usize],
+) -> (Audio, Vec<Placed>) {
     let settings = Settings::default();
     let mut p = Processor::new(SR, input.len(), max_block, &settings).unwrap();
     let mut notes = NoteScheduler::new(512);
@@ -39,7 +50,11 @@ fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Audio, Vec<Pl
         let mut chans: Vec<&mut [f32]> = output.iter_mut().map(|c| &mut c[pos..pos + n]).collect();
         let mut ports: Vec<Vec<&mut [f32]>> = stems
             .iter_mut()
-            .map(|s| s.iter_mut().map(|c| &mut c[pos..pos + n]).collect())
+            .enumerate()
+            .map(|(k, s)| {
+                let range = if absent.contains(&k) { 0..0 } else { pos..pos + n };
+                s.iter_mut().map(|c| &mut c[range.clone()]).collect()
+            })
             .collect();
         let mut ports: Vec<&mut [&mut [f32]]> = ports.iter_mut().map(|p| &mut p[..]).collect();
         p.process(
@@ -62,6 +77,25 @@ fn run(input: &[Vec<f32>], max_block: usize, blocks: &[usize]) -> (Audio, Vec<Pl
         i += 1;
     }
     ((output, stems), sent)
+}
+
+/// Stem ports without buffers (VST3 buses the host left inactive) are skipped: the mix, the
+/// other stems and the notes are those of a run with every port.
+#[test]
+fn stem_ports_without_buffers_are_skipped() {
+    let piece = common::piece(3.0);
+    let input = common::channels_of(&piece.samples, 2);
+    let ((output, stems), notes) = run(&input, 512, &[512]);
+    let ((o, s), n) = run_without(&input, 512, &[512, 77], &[1, 3]);
+    assert!(o == output, "the mix changed");
+    assert_eq!(n, notes);
+    for k in [0, 2, 4] {
+        assert!(s[k] == stems[k], "stem {k} changed");
+    }
+    for k in [1, 3] {
+        assert!(s[k].iter().flatten().all(|&x| x == 0.0), "stem {k} written");
+        assert!(stems[k].iter().flatten().any(|&x| x != 0.0));
+    }
 }
 
 #[test]

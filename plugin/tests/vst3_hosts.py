@@ -11,7 +11,9 @@ state_roundtrip (minihost: save the state, open a second instance, restore it th
 with that one).
 
 Prints one JSON object: host, host_version, latency (reported after processing), params (name ->
-text the host shows), notes ([[output sample, status, data1, data2], ...], minihost only).
+text the host shows), notes ([[output sample, status, data1, data2], ...], minihost only),
+layout_channels (output channels: the main bus's, then minihost's the five stem buses').
+The output file holds every output channel the host gave, in bus order.
 Checks live in the Rust test; this script only runs the host and reports what it saw.
 """
 import json
@@ -60,33 +62,36 @@ def run_minihost(job, x):
     channels, block = job["channels"], job["block"]
 
     def open_plugin():
-        return minihost.Plugin(job["bundle"], sample_rate=float(job["sample_rate"]),
-                               max_block_size=block, in_channels=channels,
-                               out_channels=channels)
+        plugin = minihost.Plugin(job["bundle"], sample_rate=float(job["sample_rate"]),
+                                 max_block_size=block, in_channels=channels,
+                                 out_channels=channels)
+        # minihost enables every output bus: the main one, then the five stems.
+        outs = plugin.num_output_channels
+        if plugin.num_input_channels != channels or outs not in (channels, 6 * channels):
+            raise SystemExit(f"minihost opened {plugin.num_input_channels} in / {outs} out, "
+                             f"not {channels} in / {channels} or {6 * channels} out")
+        return plugin, outs
 
-    plugin = open_plugin()
-    if (plugin.num_input_channels, plugin.num_output_channels) != (channels, channels):
-        raise SystemExit(f"minihost opened {plugin.num_input_channels} in / "
-                         f"{plugin.num_output_channels} out, not {channels}")
+    plugin, outs = open_plugin()
     for name, text in job["set"]:
         index = plugin.find_param(name)
         plugin.set_param(index, plugin.param_from_text(index, text))
     if job.get("state_roundtrip"):
         # JUCE hands parameter changes to the plugin with the next block, as in a running DAW.
         silent_in = np.zeros((channels, block), np.float32)
-        plugin.process_midi(silent_in, np.zeros_like(silent_in), [])
+        plugin.process_midi(silent_in, np.zeros((outs, block), np.float32), [])
         state = plugin.get_state()
         plugin.close()
-        plugin = open_plugin()
+        plugin, outs = open_plugin()
         plugin.set_state(state)
     # The plugin applies parameters on the audio thread and reports a latency change through
     # the host's callbacks: process a silent block and let the host handle them, as a DAW does.
     silent_in = np.zeros((channels, block), np.float32)
-    plugin.process_midi(silent_in, np.zeros_like(silent_in), [])
+    plugin.process_midi(silent_in, np.zeros((outs, block), np.float32), [])
     plugin.poll_callbacks()
     plugin.reset()
     frames = x.shape[1]
-    y = np.zeros_like(x)
+    y = np.zeros((outs, frames), np.float32)
     notes = []
     bypass = job.get("bypass_blocks")
     for b, start in enumerate(range(0, frames, block)):
@@ -94,7 +99,7 @@ def run_minihost(job, x):
         if bypass is not None:
             plugin.bypass = bypass[0] <= b < bypass[1]
         xb = np.ascontiguousarray(x[:, start:end])
-        yb = np.zeros_like(xb)
+        yb = np.zeros((outs, end - start), np.float32)
         for offset, status, data1, data2 in plugin.process_midi(xb, yb, [], 1024):
             notes.append([start + offset, status, data1, data2])
         y[:, start:end] = yb

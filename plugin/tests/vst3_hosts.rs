@@ -36,7 +36,11 @@ struct HostRun {
     latency: usize,
     params: serde_json::Map<String, Value>,
     notes: Vec<Note>,
+    /// The main output, one row per channel.
     output: Vec<Vec<f32>>,
+    /// The five stem buses, each one row per channel, when the host enabled them.
+    stems: Vec<Vec<Vec<f32>>>,
+    /// Output channels the host gave: the main bus's, plus the stem buses' if enabled.
     layout_channels: usize,
 }
 
@@ -102,8 +106,12 @@ fn run_host(
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    assert_eq!(samples.len(), channels * frames, "{host}: output length");
-    let output = samples.chunks(frames).map(<[f32]>::to_vec).collect();
+    let layout_channels = result["layout_channels"].as_u64().unwrap() as usize;
+    assert_eq!(samples.len(), layout_channels * frames, "{host}: output length");
+    let mut rows: Vec<Vec<f32>> = samples.chunks(frames).map(<[f32]>::to_vec).collect();
+    let stem_rows = rows.split_off(channels);
+    let output = rows;
+    let stems = stem_rows.chunks(channels).map(<[Vec<f32>]>::to_vec).collect();
     let notes = result["notes"]
         .as_array()
         .unwrap()
@@ -138,7 +146,8 @@ fn run_host(
         params: result["params"].as_object().unwrap().clone(),
         notes,
         output,
-        layout_channels: result["layout_channels"].as_u64().unwrap() as usize,
+        stems,
+        layout_channels,
     }
 }
 
@@ -164,6 +173,8 @@ fn pedalboard_every_layout_compensates_exactly_the_reported_latency() {
             let reference = common::reference(&input, sample_rate, &Settings::default());
             let run = run_host("pedalboard", &input, sample_rate, 512, json!({}));
             let what = format!("pedalboard, {channels} ch, {sample_rate} Hz");
+            // pedalboard leaves the stem buses inactive, without buffers: the plugin still
+            // processes (the patched nice-plug, vendor/nice-plug/PATCHES.md) and gives the mix.
             assert_eq!(run.layout_channels, channels, "{what}");
             assert_eq!(run.latency, reference.max_event_delay, "{what}: latency");
             // pedalboard removed the reported latency: if the plugin delays by exactly what it
@@ -212,8 +223,10 @@ fn pedalboard_sets_parameters_by_name_and_follows_a_latency_change() {
     assert_delayed(&input, &run.output, 0, "pedalboard, look-ahead 3");
 }
 
+/// minihost enables the stem buses: they carry the separation, and the mix is the input
+/// delayed by the reported latency.
 #[test]
-fn minihost_every_layout_returns_the_onset_notes_at_their_exact_sample() {
+fn minihost_every_layout_returns_the_stems_and_the_onset_notes_at_their_exact_sample() {
     let piece = common::piece(6.0);
     for channels in [2usize, 1] {
         let input = common::channels_of(&piece.samples, channels);
@@ -221,7 +234,9 @@ fn minihost_every_layout_returns_the_onset_notes_at_their_exact_sample() {
             let what = format!("minihost, {channels} ch, {sample_rate} Hz, block {block}");
             let reference = common::reference(&input, sample_rate, &Settings::default());
             let run = run_host("minihost", &input, sample_rate, block, json!({}));
-            assert_eq!(run.layout_channels, channels, "{what}");
+            // minihost enables every bus: the mix, then the five stems.
+            assert_eq!(run.layout_channels, 6 * channels, "{what}");
+            common::assert_stems_split_the_mix(&run.output, &run.stems, &what);
             assert_eq!(run.latency, reference.max_event_delay, "{what}: latency");
             assert_delayed(&input, &run.output, run.latency, &what);
             assert_notes(

@@ -279,3 +279,40 @@ pub fn f_measure(notes: &[Note], latency: usize, sample_rate: f64, truth_s: &[f6
         .collect();
     cochlea_engine::eval::onset::score(truth_s, &est, 0.05).f_measure
 }
+
+/// Energy of the difference of two signals relative to the second's, dB.
+pub fn error_db(x: &[f32], reference: &[f32]) -> f64 {
+    let (mut e, mut r) = (0.0f64, 0.0f64);
+    for (a, b) in x.iter().zip(reference) {
+        e += ((a - b) as f64).powi(2);
+        r += (*b as f64).powi(2);
+    }
+    10.0 * (e / r.max(1e-30)).log10()
+}
+
+/// The stem ports carry the separation: harmonic + percussive + residual is the main output (at
+/// unity gains), and so is melody + accompaniment; the harmonic and percussive stems both hold
+/// real signal on a piece with guitar and drums.
+pub fn assert_stems_split_the_mix(output: &[Vec<f32>], stems: &[Vec<Vec<f32>>], what: &str) {
+    assert_eq!(stems.len(), 5, "{what}: five stems");
+    for (c, mix) in output.iter().enumerate() {
+        let sum = |which: &[usize]| -> Vec<f32> {
+            (0..mix.len())
+                .map(|n| which.iter().map(|&s| stems[s][c][n]).sum())
+                .collect()
+        };
+        let hpr = error_db(&sum(&[0, 1, 2]), mix);
+        let ma = error_db(&sum(&[3, 4]), mix);
+        assert!(
+            hpr < -60.0 && ma < -60.0,
+            "{what}: stems vs mix {hpr:.1} / {ma:.1} dB"
+        );
+        for s in [0, 1, 3] {
+            let level = 10.0
+                * (stems[s][c].iter().map(|x| (x * x) as f64).sum::<f64>()
+                    / mix.iter().map(|x| (x * x) as f64).sum::<f64>())
+                .log10();
+            assert!(level > -30.0, "{what}: stem {s} at {level:.1} dB");
+        }
+    }
+}
