@@ -47,8 +47,8 @@ pub fn run_stems(engine: &mut Engine, channels: &[&[f32]], blocks: &[usize]) -> 
             .process_stems(&ins, &mut outs, &mut storage)
             .expect("process_stems");
         for s in Stem::ALL {
-            for c in 0..nc {
-                stems[s as usize][c][start..start + len].copy_from_slice(storage.channel(s, c));
+            for (c, out) in stems[s as usize].iter_mut().enumerate() {
+                out[start..start + len].copy_from_slice(storage.channel(s, c));
             }
         }
         start += len;

@@ -466,8 +466,8 @@ pub fn build_capture(
 pub enum Playback {
     /// The engine itself (a file or silence as input); `audible` false plays silence.
     Engine {
-        /// The engine on the audio thread.
-        processor: Processor,
+        /// The engine on the audio thread (boxed: it is large, the monitor queue is not).
+        processor: Box<Processor>,
         /// Whether the engine's output is heard.
         audible: bool,
     },

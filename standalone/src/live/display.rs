@@ -139,11 +139,7 @@ impl Screen {
                 f0_hz, confidence, ..
             } => self.pitch = (f0_hz > 0.0).then_some((f0_hz, confidence)),
             Event::NoteOn { midi_note, .. } => self.note = Some(midi_note),
-            Event::NoteOff { midi_note, .. } => {
-                if self.note == Some(midi_note) {
-                    self.note = None;
-                }
-            }
+            Event::NoteOff { midi_note, .. } if self.note == Some(midi_note) => self.note = None,
             // Stem events fill `stems` once the engine separates them.
             _ => {}
         }

@@ -412,7 +412,10 @@ fn start_cpal_file(
     let stream = device::build_playback(
         &out_dev,
         &chosen,
-        device::Playback::Engine { processor, audible },
+        device::Playback::Engine {
+            processor: Box::new(processor),
+            audible,
+        },
         cx.meters.clone(),
         MAX_CALLBACK,
     )?;
