@@ -164,6 +164,13 @@ fn whole_engine(c: &mut Criterion) {
             })
         });
     }
+    // The plugin's configuration where the host takes no stem (plain layouts, VST3 stem buses
+    // left inactive): only the mix is resynthesised.
+    let config = cochlea_plugin::processor::engine_config(44_100.0, 2, BLOCK, &Settings::default());
+    let (mut engine, mut rx) = Engine::new(config).unwrap();
+    group.bench_function(BenchmarkId::new("plugin mix only stereo", 44_100), |b| {
+        b.iter(|| run_stereo(&mut engine, &mut rx, (&x, &right), &mut out, None))
+    });
     group.finish();
 }
 

@@ -260,6 +260,11 @@ impl Engine {
     /// (from [`make_stem_outputs`](Engine::make_stem_outputs)), delayed like the audio output.
     /// Fails with [`ProcessError::Stems`] when separation is off.
     ///
+    /// [`process`](Engine::process) resynthesises only the mix (a quarter of the inverse FFTs),
+    /// so call this one for every block of a stream whose stems you want: the stems of the
+    /// first [`latency_samples(Output::Audio)`](Engine::latency_samples) after blocks through
+    /// `process` lack those blocks' frames. The mix is the same either way.
+    ///
     /// ```
     /// use cochlea_engine::{Engine, EngineConfig, Output};
     /// use cochlea_engine::separation::Stem;

@@ -222,15 +222,24 @@ impl Processor {
             copy[..n].copy_from_slice(&host[range.clone()]);
         }
         let inputs: [&[f32]; 2] = [&self.input[0][..n], &self.input[1][..n]];
+        // A port the host gave no buffers (a VST3 bus it left inactive) has empty channels.
+        let taken = |port: &&mut [&mut [f32]]| {
+            !port.is_empty() && port.iter().all(|c| c.len() >= range.end)
+        };
+        // Without a stem port to fill, the engine resynthesises only the mix.
+        let with_stems = stems.iter().any(taken);
         let mut outs = audio.iter_mut();
         let first = outs.next().map(|c| &mut c[range.clone()]);
         let second = outs.next().map(|c| &mut c[range.clone()]);
         let result = match (self.channels, first, second) {
             (1, Some(a), _) => {
                 let mut out = [a];
-                let r = self
-                    .engine
-                    .process_stems(&inputs[..1], &mut out, &mut self.stems);
+                let r = if with_stems {
+                    self.engine
+                        .process_stems(&inputs[..1], &mut out, &mut self.stems)
+                } else {
+                    self.engine.process(&inputs[..1], &mut out)
+                };
                 self.delay.process(&mut out);
                 let mut dry = [&mut self.input[0][..n]];
                 self.dry.process(&mut dry);
@@ -241,9 +250,11 @@ impl Processor {
             }
             (2, Some(a), Some(b)) => {
                 let mut out = [a, b];
-                let r = self
-                    .engine
-                    .process_stems(&inputs, &mut out, &mut self.stems);
+                let r = if with_stems {
+                    self.engine.process_stems(&inputs, &mut out, &mut self.stems)
+                } else {
+                    self.engine.process(&inputs, &mut out)
+                };
                 self.delay.process(&mut out);
                 let (dry_l, dry_r) = self.input.split_at_mut(1);
                 let mut dry = [&mut dry_l[0][..n], &mut dry_r[0][..n]];
@@ -259,8 +270,7 @@ impl Processor {
         // Chunks never exceed the engine's maximum and the layout is the one it was built for.
         debug_assert!(result.is_ok());
         for ((port, stem), delay) in stems.iter_mut().zip(Stem::ALL).zip(&mut self.stem_delays) {
-            // A port the host gave no buffers (a VST3 bus it left inactive) has empty channels.
-            if port.iter().any(|c| c.len() < range.end) {
+            if !taken(port) {
                 continue;
             }
             let mut chans = port.iter_mut();

@@ -200,6 +200,38 @@ fn stem_gains_solo_and_glide() {
     assert!(max_step(&out) <= max_step(chord_only) * 1.05);
 }
 
+/// `process` resynthesises only the mix; the mix is bit-identical to `process_stems`' one, with
+/// the stem gains away from unity (so the mix is not the delayed input).
+#[test]
+fn the_mix_without_stems_equals_the_mix_with_them() {
+    let sr = 44_100.0;
+    let [l, r] = material(sr, 1.5);
+    let engine = || {
+        let e = separating_engine(sr, 2, 300);
+        e.handle().set_stem_gain(Stem::Percussive, 0.25).unwrap();
+        e.handle().set_stem_gain(Stem::Melody, 2.0).unwrap();
+        e
+    };
+    let with = run_stems(&mut engine(), &[&l, &r], &[300, 17]);
+    let mut e = engine();
+    let mut out = [vec![0.0f32; l.len()], vec![0.0f32; l.len()]];
+    let (mut pos, mut k) = (0, 0);
+    while pos < l.len() {
+        let n = [300, 17][k % 2].min(l.len() - pos);
+        let (a, b) = out.split_at_mut(1);
+        e.process(
+            &[&l[pos..pos + n], &r[pos..pos + n]],
+            &mut [&mut a[0][pos..pos + n], &mut b[0][pos..pos + n]],
+        )
+        .unwrap();
+        pos += n;
+        k += 1;
+    }
+    assert!(out[0] == with.mix[0] && out[1] == with.mix[1]);
+    let lat = e.latency_samples(Output::Audio);
+    assert!(error_db(&out[0][lat..], &l[..l.len() - lat]) > -20.0, "gains had no effect");
+}
+
 #[test]
 fn hostile_input_gives_finite_bounded_output() {
     let sr = 48_000.0;

@@ -415,7 +415,9 @@ impl Separator {
     }
 
     /// Processes one block: `input` and `output` hold one slice per channel, of equal lengths.
-    /// `output` receives the mix, `stems` (if given) each stem. `gains` are the target stem
+    /// `output` receives the mix, `stems` (if given) each stem. Without `stems` only the mix is
+    /// resynthesised (one inverse FFT per frame and channel instead of four), so stems asked for
+    /// after blocks without are complete from [`latency_samples`](Self::latency_samples) later. `gains` are the target stem
     /// gains (indexed by [`Stem`] as `usize`, clamped to 0..=4). `f0(instant)` is asked, once
     /// per frame, for the melody's fundamental in Hz at stream position `instant` (0 when
     /// unvoiced); positions only increase.
@@ -498,12 +500,14 @@ impl Separator {
         }
         self.position += n as u64;
         if self.hopper.advance(n) {
-            self.frame(gains, f0);
+            let with_stems = stems.is_some();
+            self.frame(gains, f0, with_stems);
         }
     }
 
-    /// Analyses the frame that has just ended and resynthesises the one `lookahead` frames back.
-    fn frame(&mut self, gains: [f32; 5], f0: &mut dyn FnMut(u64) -> f32) {
+    /// Analyses the frame that has just ended and resynthesises the one `lookahead` frames back:
+    /// the mix, and the harmonic, percussive and melody parts only `with_stems`.
+    fn frame(&mut self, gains: [f32; 5], f0: &mut dyn FnMut(u64) -> f32, with_stems: bool) {
         let bins = self.bins;
         let slots = self.lookahead + 1;
         let k = self.frames;
@@ -571,6 +575,9 @@ impl Separator {
                 (SYN_MELODY, &self.mask_m),
                 (SYN_MIX, &self.mask_mix),
             ] {
+                if !with_stems && kind != SYN_MIX {
+                    continue;
+                }
                 self.chunk.fill(0.0);
                 self.stft
                     .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
