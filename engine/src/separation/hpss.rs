@@ -177,9 +177,14 @@ impl Hpss {
         let (power, bh, bp) = (self.power, self.harmonic_margin, self.percussive_margin);
         for b in (0..bins).step_by(LANES) {
             let take = (bins - b).min(LANES);
+            // Whole groups copy a fixed length (inlined, no `memcpy` call).
             let lanes = |v: &[f32]| {
                 let mut x = [0.0f32; LANES];
-                x[..take].copy_from_slice(&v[b..b + take]);
+                if take == LANES {
+                    x.copy_from_slice(&v[b..b + LANES]);
+                } else {
+                    x[..take].copy_from_slice(&v[b..b + take]);
+                }
                 x
             };
             let mut h = lanes(&self.h2);
@@ -209,8 +214,13 @@ impl Hpss {
             } else {
                 masks(h, p, bh, bp, |x| pow(x, power))
             };
-            harmonic[b..b + take].copy_from_slice(&mh[..take]);
-            percussive[b..b + take].copy_from_slice(&mp[..take]);
+            if take == LANES {
+                harmonic[b..b + LANES].copy_from_slice(&mh);
+                percussive[b..b + LANES].copy_from_slice(&mp);
+            } else {
+                harmonic[b..b + take].copy_from_slice(&mh[..take]);
+                percussive[b..b + take].copy_from_slice(&mp[..take]);
+            }
         }
     }
 

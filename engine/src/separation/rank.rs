@@ -57,6 +57,7 @@ pub(crate) struct TimePercentile {
     max_low: Vec<f32>,
     /// Per bin, the upper set's minimum (+inf when the upper set is empty).
     min_high: Vec<f32>,
+
     /// The ring slot the next value replaces.
     write: usize,
 }
@@ -193,12 +194,22 @@ fn min_of(s: &[f32]) -> f32 {
     acc.iter().fold(m, |m, &x| if x < m { x } else { m })
 }
 
-/// The index of a value equal to `x` in `s` (which holds one).
+/// The index of the first value equal to `x` in `s` (which holds one): whole groups of
+/// [`LANES`] compared at once (vectorised), then the match within the group.
 #[inline]
 fn position_of(s: &[f32], x: f32) -> usize {
-    let i = s.iter().position(|&y| y == x);
+    let chunks = s.chunks_exact(LANES);
+    let tail = s.len() - chunks.remainder().len();
+    let mut start = tail;
+    for (i, c) in chunks.enumerate() {
+        if c.iter().fold(false, |any, &y| any | (y == x)) {
+            start = i * LANES;
+            break;
+        }
+    }
+    let i = s[start..].iter().position(|&y| y == x);
     debug_assert!(i.is_some());
-    i.unwrap_or(0)
+    start + i.unwrap_or(0)
 }
 
 /// Values processed side by side by a [`SelectionNetwork`]: plain arrays the compiler turns into
@@ -358,7 +369,11 @@ impl FrequencyMedian {
                     r.copy_from_slice(&self.padded[i + k..i + k + LANES]);
                 }
                 let m = net.select();
-                o.copy_from_slice(&m[..o.len()]);
+                if o.len() == LANES {
+                    o.copy_from_slice(&m);
+                } else {
+                    o.copy_from_slice(&m[..o.len()]);
+                }
             }
             return;
         }
