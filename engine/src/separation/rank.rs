@@ -1,7 +1,8 @@
 //! Rank filters for the masks: a per-bin sliding percentile across time (each bin's window split
-//! at the percentile into two unordered sets, see [`TimePercentile`]), and a median across
-//! frequency (a short sorted window updated in place: one removal and one insertion per bin).
-//! Neither allocates after construction.
+//! at the percentile into two unordered sets, see [`TimePercentile`]), a median across frequency
+//! ([`FrequencyMedian`]: neighbouring bins side by side through a [`SelectionNetwork`] of min/max
+//! comparators, or for wide filters a sorted window updated in place), and the network itself,
+//! which also takes the sustain term's look-ahead median. None allocates after construction.
 
 /// Replaces `old` (which must be present) by `new` in the sorted slice `s`, keeping it sorted:
 /// the first value equal to `old` goes, `new` goes after the values below it (or, when it is
@@ -484,9 +485,9 @@ mod tests {
                 };
                 for group in cases.chunks(LANES) {
                     let mut columns = vec![vec![0.0f32; n]; LANES];
-                    for (l, &bits) in group.iter().enumerate() {
-                        for k in 0..n {
-                            columns[l][k] = if n <= 13 {
+                    for (column, &bits) in columns.iter_mut().zip(group) {
+                        for (k, x) in column.iter_mut().enumerate() {
+                            *x = if n <= 13 {
                                 ((bits >> k) & 1) as f32
                             } else {
                                 (next() % 50) as f32
