@@ -17,6 +17,9 @@ pub(crate) const BIN_CENTS: f32 = 10.0;
 const SPREAD_CENTS: f32 = 100.0;
 /// Resolution of the spread kernel table, entries per bin.
 const KERNEL_STEPS: usize = 16;
+/// Most salience bins one harmonic reaches (`SPREAD_CENTS` either side of its centre: 21),
+/// rounded up to whole vectors.
+const SPAN_MAX: usize = (2 * (SPREAD_CENTS / BIN_CENTS) as usize + 1).next_multiple_of(8);
 /// Spectral peaks above this frequency are ignored (partials above it carry little pitch
 /// information and much noise), Hz.
 const MAX_PEAK_HZ: f32 = 8_000.0;
@@ -190,6 +193,10 @@ impl Salience {
         let half = SPREAD_CENTS / BIN_CENTS;
         let cents_per_octave = 1200.0 / BIN_CENTS;
         let log_fmin = self.s.fmin_hz.log2();
+        let kernel = &self.kernel[..];
+        let top = kernel.len() - 1;
+        let sal = &mut self.sal[..];
+        let last_bin = sal.len() - 1;
         for (&f, &db) in self.peak_hz.iter().zip(&self.peak_amp) {
             if db < floor {
                 continue;
@@ -206,22 +213,29 @@ impl Salience {
                 if centre > n_bins - 1.0 + half {
                     continue;
                 }
-                let first = (centre - half).ceil().max(0.0) as usize;
-                let last = ((centre + half).floor() as usize).min(self.sal.len() - 1);
+                let first = ceil_fast(centre - half).max(0.0) as usize;
+                let last = (floor_fast(centre + half) as usize).min(last_bin);
                 let g = w * amp;
                 if first > last {
                     continue;
                 }
-                let top = self.kernel.len() - 1;
-                for (b, s) in self.sal[first..=last].iter_mut().enumerate() {
-                    let d = ((first + b) as f32 - centre).abs();
+                // The kernel entries first (vectorised), then the sums.
+                let span = &mut sal[first..=last];
+                // A fixed count (entries past the span are computed and not used) and `i32`
+                // conversions (exact here, as the `usize` ones) vectorise.
+                let mut index = [0u32; SPAN_MAX];
+                for (b, i) in index.iter_mut().enumerate() {
+                    let d = ((first as i32 + b as i32) as f32 - centre).abs();
                     let x = d * KERNEL_STEPS as f32 + 0.5;
-                    debug_assert!((0.0..=(top + KERNEL_STEPS) as f32).contains(&x));
+                    debug_assert!((0.0..=((SPAN_MAX + 1) * KERNEL_STEPS) as f32).contains(&x));
                     // SAFETY: `centre` is finite (the log of a positive, finite frequency) and
-                    // `b` within `half` bins of it, so `x` is finite and in `0..=top + 16`:
-                    // the truncation is exact, the same as the checked `as usize`.
-                    let i = unsafe { x.to_int_unchecked::<u32>() } as usize;
-                    *s += g * self.kernel[i.min(top)];
+                    // `first + b` within `SPAN_MAX` bins of it, so `x` is finite and in
+                    // `0..=(SPAN_MAX + 1) * 16`: the truncation is exact, the same as the
+                    // checked `as usize`.
+                    *i = unsafe { x.to_int_unchecked::<u32>() }.min(top as u32);
+                }
+                for (s, &i) in span.iter_mut().zip(&index) {
+                    *s += g * kernel[i as usize];
                 }
             }
         }
@@ -259,6 +273,29 @@ impl Salience {
         }
         out.sort_unstable_by(|a, b| b.salience.total_cmp(&a.salience));
         !out.is_empty()
+    }
+}
+
+/// `x.ceil()` for finite `|x| < 2^31` without a libm call (baseline x86-64 has no rounding
+/// instruction): the same value, up to the sign of a zero.
+#[inline]
+fn ceil_fast(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t < x {
+        t + 1.0
+    } else {
+        t
+    }
+}
+
+/// `x.floor()` as [`ceil_fast`].
+#[inline]
+fn floor_fast(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x {
+        t - 1.0
+    } else {
+        t
     }
 }
 

@@ -13,7 +13,7 @@
 //!   percussive estimate leaves) and the percussive one from `A - g H1`, so that a loud partial
 //!   does not raise the percussive median around it nor a drum hit the harmonic percentile;
 //! - a sustain term: a partial that keeps its level over the look-ahead is harmonic, however
-//!   short its past (`median(A[j..=j+la]) * (A[j+la] / max(A[j..=j+la]))^SUSTAIN_POWER`); a
+//!   short its past (`median(A[j..=j+la]) * (A[j+la] / max(A[j..=j+la]))^5`); a
 //!   percussive hit decays within those frames;
 //! - soft masks `MH = H^p / (H^p + (bH P)^p)`, `MP = P^p / (P^p + (bP H)^p)`, residual
 //!   `1 - MH - MP` (zero when both margins are 1).
@@ -23,15 +23,11 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use super::rank::{FrequencyMedian, TimePercentile};
+use super::rank::{FrequencyMedian, Lanes, SelectionNetwork, TimePercentile, LANES};
 
 /// Share of the other estimate removed before the refinement step: all of it (what one
 /// estimate explains is not evidence for the other).
 const REFINE_GAIN: f64 = 1.0;
-/// Exponent of the level ratio in the sustain term: how steeply a decay over the look-ahead
-/// disqualifies a bin from being sustained (a ratio of 0.9, a slowly decaying piano partial,
-/// keeps 0.59 of the level; 0.5, a drum's decay, 0.03).
-const SUSTAIN_POWER: f64 = 5.0;
 
 /// The mid frame's magnitudes for the masks. The synthesis spectra use the analysis window
 /// `wa` of the low-delay STFT, whose short falling sqrt-Hann edge leaks a strong partial across
@@ -105,7 +101,6 @@ pub(crate) struct Hpss {
     harmonic_margin: f32,
     percussive_margin: f32,
     refine: f32,
-    sustain_power: f32,
     /// The last `lookahead + 1` magnitude frames, `(lookahead + 1) x bins`, ring.
     recent: Vec<f32>,
     newest: usize,
@@ -118,7 +113,8 @@ pub(crate) struct Hpss {
     h1: Vec<f32>,
     h2: Vec<f32>,
     p2: Vec<f32>,
-    column: Vec<f32>,
+    /// The median of the `lookahead + 1` recent frames, per bin.
+    column: SelectionNetwork,
 }
 
 impl Hpss {
@@ -134,7 +130,6 @@ impl Hpss {
             harmonic_margin: s.harmonic_margin,
             percussive_margin: s.percussive_margin,
             refine: REFINE_GAIN as f32,
-            sustain_power: SUSTAIN_POWER as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bins,
@@ -146,7 +141,8 @@ impl Hpss {
             h1: vec![0.0; bins],
             h2: vec![0.0; bins],
             p2: vec![0.0; bins],
-            column: vec![0.0; s.lookahead + 1],
+            column: SelectionNetwork::new(s.lookahead + 1, s.lookahead / 2)
+                .expect("the look-ahead (at most 0.15 s of 2 ms hops) fits the network"),
         }
     }
 
@@ -175,33 +171,56 @@ impl Hpss {
         }
         self.freq.apply(&self.scratch, &mut self.p2);
 
-        let sustain = self.lookahead > 0;
-        let mid = self.lookahead / 2;
-        for b in 0..bins {
-            let mut h = self.h2[b];
-            if sustain {
-                let mut max = 0.0f32;
-                for (f, c) in self.column.iter_mut().enumerate() {
-                    *c = self.recent[f * bins + b];
-                    max = max.max(*c);
+        // The sustain term and the masks, `LANES` bins at a time (the spare lanes of the last
+        // group read zeros and are not written).
+        let slots_used = if self.lookahead > 0 { slots } else { 0 };
+        let (power, bh, bp) = (self.power, self.harmonic_margin, self.percussive_margin);
+        for b in (0..bins).step_by(LANES) {
+            let take = (bins - b).min(LANES);
+            // Whole groups copy a fixed length (inlined, no `memcpy` call).
+            let lanes = |v: &[f32]| {
+                let mut x = [0.0f32; LANES];
+                if take == LANES {
+                    x.copy_from_slice(&v[b..b + LANES]);
+                } else {
+                    x[..take].copy_from_slice(&v[b..b + take]);
                 }
-                if max > 0.0 {
-                    let weight = pow(magnitude[b] / max, self.sustain_power);
-                    // The median is at most the maximum: only a bound above `h` needs it.
-                    if max * weight > h {
-                        h = h.max(median_of_few(&mut self.column, mid) * weight);
+                x
+            };
+            let mut h = lanes(&self.h2);
+            let p = lanes(&self.p2);
+            if slots_used > 0 {
+                let a = lanes(magnitude);
+                let mut max = [0.0f32; LANES];
+                let column = self.column.inputs();
+                for (f, c) in column.iter_mut().enumerate().take(slots_used) {
+                    *c = lanes(&self.recent[f * bins..(f + 1) * bins]);
+                    for (m, &x) in max.iter_mut().zip(c.iter()) {
+                        *m = if x > *m { x } else { *m };
                     }
                 }
+                let median = self.column.select();
+                for l in 0..LANES {
+                    // The median is at most the maximum: only a bound above `h` can raise it.
+                    let safe = if max[l] > 0.0 { max[l] } else { 1.0 };
+                    let weight = pow5(a[l] / safe);
+                    let raised = median[l] * weight;
+                    let take = max[l] > 0.0 && max[l] * weight > h[l] && raised > h[l];
+                    h[l] = if take { raised } else { h[l] };
+                }
             }
-            let (mh, mp) = masks(
-                h,
-                self.p2[b],
-                self.power,
-                self.harmonic_margin,
-                self.percussive_margin,
-            );
-            harmonic[b] = mh;
-            percussive[b] = mp;
+            let (mh, mp) = if power == 2.0 {
+                masks(h, p, bh, bp, |x| x * x)
+            } else {
+                masks(h, p, bh, bp, |x| pow(x, power))
+            };
+            if take == LANES {
+                harmonic[b..b + LANES].copy_from_slice(&mh);
+                percussive[b..b + LANES].copy_from_slice(&mp);
+            } else {
+                harmonic[b..b + take].copy_from_slice(&mh[..take]);
+                percussive[b..b + take].copy_from_slice(&mp[..take]);
+            }
         }
     }
 
@@ -213,20 +232,23 @@ impl Hpss {
     }
 }
 
-/// Soft masks from the two estimates: `(MH, MP)`, each in `0..=1`, `MH + MP <= 1` (equal when
-/// both margins are 1). Where both estimates are zero the bin is split evenly.
+/// Soft masks from the two estimates, `LANES` bins at a time: `(MH, MP)`, each in `0..=1`,
+/// `MH + MP <= 1` (equal when both margins are 1). Where both estimates are zero the bin is split
+/// evenly. `pow` raises to the mask power. Branch-free, so that it vectorises.
 #[inline]
-fn masks(h: f32, p: f32, power: f32, bh: f32, bp: f32) -> (f32, f32) {
-    let m = h.max(p);
-    if m.is_nan() || m <= 0.0 {
-        return (0.5, 0.5);
+fn masks(h: Lanes, p: Lanes, bh: f32, bp: f32, pow: impl Fn(f32) -> f32) -> (Lanes, Lanes) {
+    let (mut mh, mut mp) = ([0.5; LANES], [0.5; LANES]);
+    for l in 0..LANES {
+        let (h, p) = (h[l], p[l]);
+        let m = h.max(p);
+        // Normalised, so that the powers neither overflow nor underflow.
+        let (hn, pn) = (h / m, p / m);
+        let hp = pow(hn);
+        let pp = pow(pn);
+        let split = m.is_nan() || m <= 0.0;
+        mh[l] = if split { 0.5 } else { hp / (hp + pow(bh * pn)) };
+        mp[l] = if split { 0.5 } else { pp / (pp + pow(bp * hn)) };
     }
-    // Normalised, so that the powers neither overflow nor underflow.
-    let (h, p) = (h / m, p / m);
-    let hp = pow(h, power);
-    let pp = pow(p, power);
-    let mh = hp / (hp + pow(bh * p, power));
-    let mp = pp / (pp + pow(bp * h, power));
     (mh, mp)
 }
 
@@ -237,32 +259,31 @@ fn pow(x: f32, power: f32) -> f32 {
     if power == 2.0 {
         x * x
     } else if power == 5.0 {
-        let x2 = x * x;
-        x2 * x2 * x
+        pow5(x)
     } else {
         x.powf(power)
     }
 }
 
-/// The value of rank `mid` among the few values of `v` (the look-ahead column), by insertion
-/// sort: for a handful of values far cheaper than a general selection.
+/// `x^5` as products: the sustain term's power, how steeply a decay over the look-ahead
+/// disqualifies a bin from being sustained (a ratio of 0.9, a slowly decaying piano partial,
+/// keeps 0.59 of the level; 0.5, a drum's decay, 0.03).
 #[inline]
-fn median_of_few(v: &mut [f32], mid: usize) -> f32 {
-    for i in 1..v.len() {
-        let x = v[i];
-        let mut j = i;
-        while j > 0 && v[j - 1].total_cmp(&x).is_gt() {
-            v[j] = v[j - 1];
-            j -= 1;
-        }
-        v[j] = x;
-    }
-    v[mid]
+fn pow5(x: f32) -> f32 {
+    let x2 = x * x;
+    x2 * x2 * x
 }
 
 #[cfg(test)]
 mod tests {
-    use super::masks;
+    use super::{masks, pow, LANES};
+
+    /// The masks of one bin (in every lane) at `power`.
+    fn masks1(h: f32, p: f32, power: f32, bh: f32, bp: f32) -> (f32, f32) {
+        let (mh, mp) = masks([h; LANES], [p; LANES], bh, bp, |x| pow(x, power));
+        assert!(mh.iter().all(|&x| x == mh[0]) && mp.iter().all(|&x| x == mp[0]));
+        (mh[0], mp[0])
+    }
 
     #[test]
     fn masks_sum_to_one_without_margins_and_leave_a_residual_with_them() {
@@ -273,12 +294,14 @@ mod tests {
             (1e-30, 3e-30),
             (0.0, 0.0),
         ] {
-            let (mh, mp) = masks(h, p, 2.0, 1.0, 1.0);
-            assert!((mh + mp - 1.0).abs() < 1e-6, "{h} {p}");
-            let (mh2, mp2) = masks(h, p, 2.0, 2.0, 2.0);
-            assert!(mh2 <= mh && mp2 <= mp && mh2 + mp2 <= 1.0 + 1e-6);
+            for power in [2.0, 1.5] {
+                let (mh, mp) = masks1(h, p, power, 1.0, 1.0);
+                assert!((mh + mp - 1.0).abs() < 1e-6, "{h} {p}");
+                let (mh2, mp2) = masks1(h, p, power, 2.0, 2.0);
+                assert!(mh2 <= mh && mp2 <= mp && mh2 + mp2 <= 1.0 + 1e-6);
+            }
         }
-        let (mh, mp) = masks(0.5, 0.5, 2.0, 2.0, 2.0);
+        let (mh, mp) = masks1(0.5, 0.5, 2.0, 2.0, 2.0);
         assert!((mh - 0.2).abs() < 1e-6 && (mp - 0.2).abs() < 1e-6);
     }
 }

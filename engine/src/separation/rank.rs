@@ -1,7 +1,8 @@
 //! Rank filters for the masks: a per-bin sliding percentile across time (each bin's window split
-//! at the percentile into two unordered sets, see [`TimePercentile`]), and a median across
-//! frequency (a short sorted window updated in place: one removal and one insertion per bin).
-//! Neither allocates after construction.
+//! at the percentile into two unordered sets, see [`TimePercentile`]), a median across frequency
+//! ([`FrequencyMedian`]: neighbouring bins side by side through a [`SelectionNetwork`] of min/max
+//! comparators, or for wide filters a sorted window updated in place), and the network itself,
+//! which also takes the sustain term's look-ahead median. None allocates after construction.
 
 /// Replaces `old` (which must be present) by `new` in the sorted slice `s`, keeping it sorted:
 /// the first value equal to `old` goes, `new` goes after the values below it (or, when it is
@@ -57,6 +58,7 @@ pub(crate) struct TimePercentile {
     max_low: Vec<f32>,
     /// Per bin, the upper set's minimum (+inf when the upper set is empty).
     min_high: Vec<f32>,
+
     /// The ring slot the next value replaces.
     write: usize,
 }
@@ -157,7 +159,7 @@ impl TimePercentile {
 }
 
 /// Lanes of the vectorised scans.
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// The largest value of `s` (non-empty, no NaN), in independent lanes so that it vectorises.
 #[inline]
@@ -193,22 +195,148 @@ fn min_of(s: &[f32]) -> f32 {
     acc.iter().fold(m, |m, &x| if x < m { x } else { m })
 }
 
-/// The index of a value equal to `x` in `s` (which holds one).
+/// The index of the first value equal to `x` in `s` (which holds one): whole groups of
+/// [`LANES`] compared at once (vectorised), then the match within the group.
 #[inline]
 fn position_of(s: &[f32], x: f32) -> usize {
-    let i = s.iter().position(|&y| y == x);
+    let chunks = s.chunks_exact(LANES);
+    let tail = s.len() - chunks.remainder().len();
+    let mut start = tail;
+    for (i, c) in chunks.enumerate() {
+        if c.iter().fold(false, |any, &y| any | (y == x)) {
+            start = i * LANES;
+            break;
+        }
+    }
+    let i = s[start..].iter().position(|&y| y == x);
     debug_assert!(i.is_some());
-    i.unwrap_or(0)
+    start + i.unwrap_or(0)
 }
 
+/// Values processed side by side by a [`SelectionNetwork`]: plain arrays the compiler turns into
+/// vector instructions.
+pub(crate) type Lanes = [f32; LANES];
+
+/// Widest input a [`SelectionNetwork`] takes (its registers are a fixed array of 256, so that
+/// `u8` indices need no bounds checks).
+pub(crate) const NETWORK_MAX: usize = 128;
+/// The register that takes the unused half of a comparator.
+const TRASH: u8 = NETWORK_MAX as u8;
+
+/// One comparator: the minimum of registers `a` and `b` goes to `lo`, the maximum to `hi`
+/// (either may be [`TRASH`] when nothing downstream reads it).
+#[derive(Clone, Copy)]
+struct Comparator {
+    a: u8,
+    b: u8,
+    lo: u8,
+    hi: u8,
+}
+
+/// The value of one rank among `n` values, [`LANES`] independent selections at a time: Batcher's
+/// odd-even merge sorting network for `n` inputs, pruned to the comparators the output rank
+/// depends on. Min/max only, without branches, so it vectorises; the result is exactly the
+/// value a sort puts at that rank (values must not be NaN).
+pub(crate) struct SelectionNetwork {
+    n: usize,
+    rank: usize,
+    comparators: Vec<Comparator>,
+    registers: Box<[Lanes; 256]>,
+}
+
+impl SelectionNetwork {
+    /// The network selecting rank `rank` (0 = smallest) of `n` values, or `None` when `n` is
+    /// above [`NETWORK_MAX`].
+    pub(crate) fn new(n: usize, rank: usize) -> Option<Self> {
+        if n == 0 || n > NETWORK_MAX || rank >= n {
+            return None;
+        }
+        // Batcher's odd-even merge sort for any `n` (Knuth, TAOCP 5.3.4, exercise 12 form).
+        let mut sort = Vec::new();
+        let mut p = 1;
+        while p < n {
+            let mut k = p;
+            while k >= 1 {
+                let mut j = k % p;
+                while j + k < n {
+                    for i in 0..k.min(n - j - k) {
+                        if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
+                            sort.push((i + j, i + j + k));
+                        }
+                    }
+                    j += 2 * k;
+                }
+                k /= 2;
+            }
+            p *= 2;
+        }
+        // Backwards from the output: keep what a live register depends on.
+        let mut live = [false; NETWORK_MAX];
+        live[rank] = true;
+        let mut comparators = Vec::new();
+        for &(a, b) in sort.iter().rev() {
+            if !live[a] && !live[b] {
+                continue;
+            }
+            comparators.push(Comparator {
+                a: a as u8,
+                b: b as u8,
+                lo: if live[a] { a as u8 } else { TRASH },
+                hi: if live[b] { b as u8 } else { TRASH },
+            });
+            live[a] = true;
+            live[b] = true;
+        }
+        comparators.reverse();
+        Some(Self {
+            n,
+            rank,
+            comparators,
+            registers: Box::new([[0.0; LANES]; 256]),
+        })
+    }
+
+    /// The `n` inputs: fill `inputs()[k]` with lane values, then call [`select`](Self::select).
+    #[inline]
+    pub(crate) fn inputs(&mut self) -> &mut [Lanes] {
+        &mut self.registers[..self.n]
+    }
+
+    /// The selected rank in each lane (the inputs are left permuted).
+    #[inline]
+    pub(crate) fn select(&mut self) -> Lanes {
+        let r = &mut *self.registers;
+        for c in &self.comparators {
+            let (x, y) = (r[c.a as usize], r[c.b as usize]);
+            let mut lo = [0.0; LANES];
+            let mut hi = [0.0; LANES];
+            for l in 0..LANES {
+                // `<` and `>` without NaN: the exact inputs, as `minps`/`maxps` compute them.
+                lo[l] = if x[l] < y[l] { x[l] } else { y[l] };
+                hi[l] = if x[l] > y[l] { x[l] } else { y[l] };
+            }
+            r[c.lo as usize] = lo;
+            r[c.hi as usize] = hi;
+        }
+        r[self.rank]
+    }
+}
+
+/// Widest frequency median computed by a [`SelectionNetwork`]: beyond, its comparators per bin
+/// (growing as `w log^2 w`) cost more than a sorted window's shifts (growing as `w`).
+const FREQUENCY_NETWORK_MAX: usize = 31;
+
 /// The median across frequency over `width` bins (odd), edges reflected (`d c b a | a b c d`,
-/// as scipy's `reflect` mode).
+/// as scipy's `reflect` mode). Up to [`FREQUENCY_NETWORK_MAX`] bins wide, [`LANES`] neighbouring
+/// bins at a time through a [`SelectionNetwork`]; wider, through a sorted window updated in
+/// place.
 pub(crate) struct FrequencyMedian {
     width: usize,
-    /// The input with its reflected edges, `bins + width - 1`.
+    /// The input with its reflected edges, `bins + width - 1`, then `LANES` spare values.
     padded: Vec<f32>,
-    /// The window, sorted.
+    /// The window, sorted (wide filters).
     sorted: Vec<f32>,
+    network: Option<SelectionNetwork>,
 }
 
 impl FrequencyMedian {
@@ -217,8 +345,11 @@ impl FrequencyMedian {
         let width = (width.min(2 * (bins / 2) - 1)) | 1;
         Self {
             width,
-            padded: vec![0.0; bins + width - 1],
+            padded: vec![0.0; bins + width - 1 + LANES],
             sorted: vec![0.0; width],
+            network: (width <= FREQUENCY_NETWORK_MAX)
+                .then(|| SelectionNetwork::new(width, width / 2))
+                .flatten(),
         }
     }
 
@@ -232,6 +363,21 @@ impl FrequencyMedian {
         }
         self.padded[half..half + n].copy_from_slice(x);
         let w = self.width;
+        if let Some(net) = &mut self.network {
+            // Lane `l` of input `k` is bin `i + l`'s window value `k`.
+            for (i, o) in (0..n).step_by(LANES).zip(out[..n].chunks_mut(LANES)) {
+                for (k, r) in net.inputs().iter_mut().enumerate() {
+                    r.copy_from_slice(&self.padded[i + k..i + k + LANES]);
+                }
+                let m = net.select();
+                if o.len() == LANES {
+                    o.copy_from_slice(&m);
+                } else {
+                    o.copy_from_slice(&m[..o.len()]);
+                }
+            }
+            return;
+        }
         self.sorted.copy_from_slice(&self.padded[..w]);
         self.sorted
             .sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
@@ -319,9 +465,68 @@ mod tests {
     }
 
     #[test]
+    fn selection_networks_match_a_sort_for_every_rank() {
+        // Zero-one principle: a comparator network selects correctly for all inputs if it does
+        // for all inputs of zeros and ones; exhaustive up to 13 inputs, random beyond.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in 1..=NETWORK_MAX {
+            for rank in [0, n / 2, n - 1, (n / 3).min(n - 1)] {
+                let mut net = SelectionNetwork::new(n, rank).unwrap();
+                let cases: Vec<u64> = if n <= 13 {
+                    (0..1u64 << n).collect()
+                } else {
+                    (0..64).map(|_| next()).collect()
+                };
+                for group in cases.chunks(LANES) {
+                    let mut columns = vec![vec![0.0f32; n]; LANES];
+                    for (column, &bits) in columns.iter_mut().zip(group) {
+                        for (k, x) in column.iter_mut().enumerate() {
+                            *x = if n <= 13 {
+                                ((bits >> k) & 1) as f32
+                            } else {
+                                (next() % 50) as f32
+                            };
+                        }
+                    }
+                    for (k, r) in net.inputs().iter_mut().enumerate() {
+                        for l in 0..LANES {
+                            r[l] = columns[l][k];
+                        }
+                    }
+                    let got = net.select();
+                    for l in 0..group.len() {
+                        columns[l].sort_by(|a, b| a.partial_cmp(b).unwrap());
+                        assert_eq!(got[l], columns[l][rank], "n {n} rank {rank}");
+                    }
+                }
+            }
+        }
+        assert!(SelectionNetwork::new(NETWORK_MAX + 1, 0).is_none());
+    }
+
+    #[test]
     fn frequency_median_matches_a_sort_with_reflected_edges() {
-        let n = 40i32;
-        for (width, modulus) in [(5, 13), (5, 3), (15, 7), (15, 1000), (1, 5), (39, 4)] {
+        // Up to `FREQUENCY_NETWORK_MAX` bins the selection network, wider the sorted window.
+        let n = 150i32;
+        for (width, modulus) in [
+            (31, 1000),
+            (33, 7),
+            (101, 1000),
+            (5, 13),
+            (5, 3),
+            (13, 7),
+            (15, 7),
+            (15, 1000),
+            (1, 5),
+            (39, 4),
+            (39, 1000),
+        ] {
             let x: Vec<f32> = (0..n)
                 .map(|i| ((i as usize * 7919) % modulus) as f32)
                 .collect();
