@@ -227,11 +227,14 @@ impl Salience {
                 for (b, i) in index.iter_mut().enumerate() {
                     let d = ((first as i32 + b as i32) as f32 - centre).abs();
                     let x = d * KERNEL_STEPS as f32 + 0.5;
-                    debug_assert!((0.0..=((SPAN_MAX + 1) * KERNEL_STEPS) as f32).contains(&x));
+                    debug_assert!(
+                        (0.0..=(SPAN_MAX as f32 + half + 1.0) * KERNEL_STEPS as f32).contains(&x)
+                    );
                     // SAFETY: `centre` is finite (the log of a positive, finite frequency) and
-                    // `first + b` within `SPAN_MAX` bins of it, so `x` is finite and in
-                    // `0..=(SPAN_MAX + 1) * 16`: the truncation is exact, the same as the
-                    // checked `as usize`.
+                    // `first` at most `half` bins from it (`centre >= -half`), so `first + b`
+                    // is within `SPAN_MAX + half` bins (entries past the span, unused, reach
+                    // that far): `x` is finite and in `0..=(SPAN_MAX + half + 1) * 16`, far
+                    // inside `u32`, and the truncation is exact, the same as the checked `as`.
                     *i = unsafe { x.to_int_unchecked::<u32>() }.min(top as u32);
                 }
                 for (s, &i) in span.iter_mut().zip(&index) {
