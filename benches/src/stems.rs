@@ -518,10 +518,10 @@ pub fn run(args: &StemsArgs) {
             let mut sis = Vec::new();
             for r in &rows {
                 for (m, s) in &r.scores {
-                    for k in 0..2 {
-                        if *m == method && r.stems[k] == stem {
-                            sdrs.push(s[k].sdr);
-                            sis.push(s[k].si_sdr);
+                    for (score, &which) in s.iter().zip(&r.stems) {
+                        if *m == method && which == stem {
+                            sdrs.push(score.sdr);
+                            sis.push(score.si_sdr);
                         }
                     }
                 }

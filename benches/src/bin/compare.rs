@@ -71,8 +71,8 @@ impl Row {
 fn print_table(title: &str, rows: &[Row]) {
     println!("\n{title}");
     println!(
-        "{:<40} {:>12} {:>14}   {}",
-        "tool", "x real time", "Cochlea is", "accuracy"
+        "{:<40} {:>12} {:>14}   accuracy",
+        "tool", "x real time", "Cochlea is"
     );
     let cochlea = rows.first().map(Row::speed).unwrap_or(f64::NAN);
     for r in rows {

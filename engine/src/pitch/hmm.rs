@@ -308,15 +308,14 @@ mod tests {
         }
         let mut acc = vec![0.0; n];
         t.spread(&x, &mut acc);
-        for j in 0..n {
+        for (j, &a) in acc.iter().enumerate() {
             let direct: f64 = (0..n)
                 .filter(|&i| i.abs_diff(j) <= w)
                 .map(|i| (w + 1 - i.abs_diff(j)) as f64 * x[i])
                 .sum();
             assert!(
-                (acc[j] - direct).abs() <= 1e-15 * direct,
-                "bin {j}: {} vs {direct}",
-                acc[j]
+                (a - direct).abs() <= 1e-15 * direct,
+                "bin {j}: {a} vs {direct}"
             );
         }
     }

@@ -382,9 +382,9 @@ impl FrequencyMedian {
         self.sorted
             .sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         out[0] = self.sorted[half];
-        for i in 1..n {
+        for (i, o) in out[..n].iter_mut().enumerate().skip(1) {
             replace_sorted(&mut self.sorted, self.padded[i - 1], self.padded[i - 1 + w]);
-            out[i] = self.sorted[half];
+            *o = self.sorted[half];
         }
     }
 }
