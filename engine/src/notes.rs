@@ -311,14 +311,11 @@ impl NoteTracker {
         let note = note as u8;
         let heard_at = self.window[first].1;
         let attach = self.samples_of(ONSET_ATTACH_S);
-        let after_onset = self
-            .pending_onset
-            .is_some_and(|(o, _)| o + attach >= heard_at);
-        if after_onset && periodic < ATTACK_PERIODICITY {
-            return;
-        }
         // A pending onset too long before the note was heard belongs to nothing any more.
         let onset = self.pending_onset.filter(|&(o, _)| o + attach >= heard_at);
+        if onset.is_some() && periodic < ATTACK_PERIODICITY {
+            return;
+        }
         let peak = (0..k)
             .map(|i| self.window[(first + i) % cap].2)
             .fold(f32::NEG_INFINITY, f32::max);

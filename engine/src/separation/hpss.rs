@@ -205,8 +205,8 @@ impl Hpss {
                     let safe = if max[l] > 0.0 { max[l] } else { 1.0 };
                     let weight = pow5(a[l] / safe);
                     let raised = median[l] * weight;
-                    let take = max[l] > 0.0 && max[l] * weight > h[l] && raised > h[l];
-                    h[l] = if take { raised } else { h[l] };
+                    let raise = max[l] > 0.0 && max[l] * weight > h[l] && raised > h[l];
+                    h[l] = if raise { raised } else { h[l] };
                 }
             }
             let (mh, mp) = if power == 2.0 {

@@ -417,10 +417,10 @@ impl Separator {
     /// Processes one block: `input` and `output` hold one slice per channel, of equal lengths.
     /// `output` receives the mix, `stems` (if given) each stem. Without `stems` only the mix is
     /// resynthesised (one inverse FFT per frame and channel instead of four), so stems asked for
-    /// after blocks without are complete from [`latency_samples`](Self::latency_samples) later. `gains` are the target stem
-    /// gains (indexed by [`Stem`] as `usize`, clamped to 0..=4). `f0(instant)` is asked, once
-    /// per frame, for the melody's fundamental in Hz at stream position `instant` (0 when
-    /// unvoiced); positions only increase.
+    /// after blocks without are complete from [`latency_samples`](Self::latency_samples) later.
+    /// `gains` are the target stem gains (indexed by [`Stem`] as `usize`, clamped to 0..=4).
+    /// `f0(instant)` is asked, once per frame, for the melody's fundamental in Hz at stream
+    /// position `instant` (0 when unvoiced); positions only increase.
     ///
     /// Never allocates. Panics if the slices do not match the channel count, or if a stem
     /// storage is too small for the block.

@@ -418,17 +418,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn time_percentile_matches_a_sort_for_any_window_and_percentile() {
-        // A small generator: runs of ties, zeros, jumps up and down, so that values cross the
-        // percentile in both directions and the extremes are replaced while tied.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
+    /// A small deterministic generator (xorshift64) for the randomised cases.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    #[test]
+    fn time_percentile_matches_a_sort_for_any_window_and_percentile() {
+        // A small generator: runs of ties, zeros, jumps up and down, so that values cross the
+        // percentile in both directions and the extremes are replaced while tied.
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for &(len, q) in &[
             (1, 50.0),
             (2, 70.0),
@@ -468,13 +472,7 @@ mod tests {
     fn selection_networks_match_a_sort_for_every_rank() {
         // Zero-one principle: a comparator network selects correctly for all inputs if it does
         // for all inputs of zeros and ones; exhaustive up to 13 inputs, random beyond.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for n in 1..=NETWORK_MAX {
             for rank in [0, n / 2, n - 1, (n / 3).min(n - 1)] {
                 let mut net = SelectionNetwork::new(n, rank).unwrap();
