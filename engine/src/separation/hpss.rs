@@ -7,7 +7,8 @@
 //! - a first harmonic estimate `H1`: the `q` percentile of `A` over the past `history_s` and
 //!   the `lookahead` frames after the frame being decided (a causal median alone lags behind
 //!   note changes; the look-ahead and a percentile above 50 let a sustained partial win as soon
-//!   as it has lasted a few frames);
+//!   as it has lasted a few frames), to within a 32nd of an octave (see
+//!   [`TimePercentile`]);
 //! - a first percussive estimate `P1`: the median of `A` across `percussive_width_hz`;
 //! - one refinement step: the harmonic estimate is recomputed from `A - g P1` (what the
 //!   percussive estimate leaves) and the percussive one from `A - g H1`, so that a loud partial
