@@ -148,7 +148,11 @@ impl TimePercentile {
             if let Some(&v) = values.get(b + PREFETCH_AHEAD) {
                 let base = (b + PREFETCH_AHEAD) * LEVELS;
                 prefetch(counts.as_ptr().wrapping_add(base + level_of(v)));
-                prefetch(counts.as_ptr().wrapping_add(base + row[b + PREFETCH_AHEAD] as usize));
+                prefetch(
+                    counts
+                        .as_ptr()
+                        .wrapping_add(base + row[b + PREFETCH_AHEAD] as usize),
+                );
             }
             let v = values[b];
             debug_assert!(!v.is_nan());
@@ -233,9 +237,17 @@ impl SelectionNetwork {
     /// The network selecting rank `rank` (0 = smallest) of `n` values, or `None` when `n` is
     /// above [`NETWORK_MAX`].
     pub(crate) fn new(n: usize, rank: usize) -> Option<Self> {
-        if n == 0 || n > NETWORK_MAX || rank >= n {
+        Self::with_ranks(n, &[rank])
+    }
+
+    /// The network selecting each of `ranks` (the first is what [`select`](Self::select)
+    /// returns; all are read with [`rank`](Self::rank) after it), or `None` when `n` is above
+    /// [`NETWORK_MAX`] or a rank is out of range.
+    pub(crate) fn with_ranks(n: usize, ranks: &[usize]) -> Option<Self> {
+        if n == 0 || n > NETWORK_MAX || ranks.is_empty() || ranks.iter().any(|&r| r >= n) {
             return None;
         }
+        let rank = ranks[0];
         // Batcher's odd-even merge sort for any `n` (Knuth, TAOCP 5.3.4, exercise 12 form).
         let mut sort = Vec::new();
         let mut p = 1;
@@ -257,7 +269,9 @@ impl SelectionNetwork {
         }
         // Backwards from the output: keep what a live register depends on.
         let mut live = [false; NETWORK_MAX];
-        live[rank] = true;
+        for &r in ranks {
+            live[r] = true;
+        }
         let mut comparators = Vec::new();
         for &(a, b) in sort.iter().rev() {
             if !live[a] && !live[b] {
@@ -287,6 +301,13 @@ impl SelectionNetwork {
         &mut self.registers[..self.n]
     }
 
+    /// The value at `rank` (one of those the network was built for) in each lane, after
+    /// [`select`](Self::select).
+    #[inline]
+    pub(crate) fn rank(&self, rank: usize) -> Lanes {
+        self.registers[rank]
+    }
+
     /// The selected rank in each lane (the inputs are left permuted).
     #[inline]
     pub(crate) fn select(&mut self) -> Lanes {
@@ -312,15 +333,27 @@ impl SelectionNetwork {
 const FREQUENCY_NETWORK_MAX: usize = 31;
 
 /// The median across frequency over `width` bins (odd), edges reflected (`d c b a | a b c d`,
-/// as scipy's `reflect` mode). Up to [`FREQUENCY_NETWORK_MAX`] bins wide, [`LANES`] neighbouring
-/// bins at a time through a [`SelectionNetwork`]; wider, through a sorted window updated in
-/// place.
+/// as scipy's `reflect` mode).
+///
+/// Up to [`FREQUENCY_NETWORK_MAX`] bins wide, two neighbouring bins at a time: their windows
+/// share `width - 1` values, of which a [`SelectionNetwork`] takes the two middle ranks `lo`
+/// and `hi`, and each bin's median is then its own extra value clamped to `lo..=hi`. That is
+/// half the comparators of a network per bin. The network runs [`LANES`] pairs side by side, on
+/// the input split into its even and odd positions so that every lane loads contiguously.
+/// Wider, through a sorted window updated in place.
 pub(crate) struct FrequencyMedian {
     width: usize,
-    /// The input with its reflected edges, `bins + width - 1`, then `LANES` spare values.
+    /// The input with its reflected edges, `bins + width - 1`, then zeros up to whole groups.
     padded: Vec<f32>,
+    /// `padded` at its even and at its odd positions.
+    even: Vec<f32>,
+    odd: Vec<f32>,
+    /// The medians of the even and of the odd bins.
+    out_even: Vec<f32>,
+    out_odd: Vec<f32>,
     /// The window, sorted (wide filters).
     sorted: Vec<f32>,
+    /// Ranks `width / 2 - 1` and `width / 2` of the `width - 1` values a pair shares.
     network: Option<SelectionNetwork>,
 }
 
@@ -328,12 +361,18 @@ impl FrequencyMedian {
     pub(crate) fn new(bins: usize, width: usize) -> Self {
         // Reflection needs the half-width to fit in the spectrum.
         let width = (width.min(2 * (bins / 2) - 1)) | 1;
+        let half = width / 2;
+        let pairs = bins.div_ceil(2).next_multiple_of(LANES);
         Self {
             width,
-            padded: vec![0.0; bins + width - 1 + LANES],
+            padded: vec![0.0; 2 * pairs + width + 1],
+            even: vec![0.0; pairs + half + 1],
+            odd: vec![0.0; pairs + half + 1],
+            out_even: vec![0.0; pairs],
+            out_odd: vec![0.0; pairs],
             sorted: vec![0.0; width],
-            network: (width <= FREQUENCY_NETWORK_MAX)
-                .then(|| SelectionNetwork::new(width, width / 2))
+            network: (width > 1 && width <= FREQUENCY_NETWORK_MAX)
+                .then(|| SelectionNetwork::with_ranks(width - 1, &[half - 1, half]))
                 .flatten(),
         }
     }
@@ -341,24 +380,64 @@ impl FrequencyMedian {
     /// Writes the median-filtered `x` to `out`.
     pub(crate) fn apply(&mut self, x: &[f32], out: &mut [f32]) {
         let n = x.len();
-        let half = self.width / 2;
+        let (w, half) = (self.width, self.width / 2);
+        if w == 1 {
+            out[..n].copy_from_slice(x);
+            return;
+        }
         for i in 0..half {
             self.padded[half - 1 - i] = x[i];
             self.padded[half + n + i] = x[n - 1 - i];
         }
         self.padded[half..half + n].copy_from_slice(x);
-        let w = self.width;
         if let Some(net) = &mut self.network {
-            // Lane `l` of input `k` is bin `i + l`'s window value `k`.
-            for (i, o) in (0..n).step_by(LANES).zip(out[..n].chunks_mut(LANES)) {
+            for ((e, o), p) in self
+                .even
+                .iter_mut()
+                .zip(self.odd.iter_mut())
+                .zip(self.padded.chunks_exact(2))
+            {
+                *e = p[0];
+                *o = p[1];
+            }
+            // Pair `p` is bins `2p` and `2p + 1`: bin `2p`'s window is `padded[2p..2p + w]`,
+            // the shared values `padded[2p + 1..2p + w]`, the extras `padded[2p]` (even
+            // position `p`) and `padded[2p + w]` (odd position `p + half`).
+            let pairs = n.div_ceil(2);
+            for p0 in (0..pairs).step_by(LANES) {
                 for (k, r) in net.inputs().iter_mut().enumerate() {
-                    r.copy_from_slice(&self.padded[i + k..i + k + LANES]);
+                    // Shared value `k` is `padded[2p + 1 + k]`.
+                    let from = if k % 2 == 0 {
+                        &self.odd[p0 + k / 2..]
+                    } else {
+                        &self.even[p0 + k / 2 + 1..]
+                    };
+                    r.copy_from_slice(&from[..LANES]);
                 }
-                let m = net.select();
-                if o.len() == LANES {
-                    o.copy_from_slice(&m);
-                } else {
-                    o.copy_from_slice(&m[..o.len()]);
+                net.select();
+                let (lo, hi) = (net.rank(half - 1), net.rank(half));
+                let first = &self.even[p0..p0 + LANES];
+                let last = &self.odd[p0 + half..p0 + half + LANES];
+                for l in 0..LANES {
+                    let clamp = |x: f32| {
+                        let x = if x < hi[l] { x } else { hi[l] };
+                        if x > lo[l] {
+                            x
+                        } else {
+                            lo[l]
+                        }
+                    };
+                    self.out_even[p0 + l] = clamp(first[l]);
+                    self.out_odd[p0 + l] = clamp(last[l]);
+                }
+            }
+            for (o, (&e, &d)) in out[..n]
+                .chunks_mut(2)
+                .zip(self.out_even.iter().zip(&self.out_odd))
+            {
+                o[0] = e;
+                if let Some(o1) = o.get_mut(1) {
+                    *o1 = d;
                 }
             }
             return;
@@ -389,11 +468,18 @@ mod tests {
     /// are within a level's width.
     fn assert_same_level(got: f32, history: &[f32], q: f32, what: &str) {
         let want = percentile_naive(history, q);
-        assert_eq!(level_of(got), level_of(want), "{what}: got {got}, want {want}");
+        assert_eq!(
+            level_of(got),
+            level_of(want),
+            "{what}: got {got}, want {want}"
+        );
         if level_of(want) == 0 {
             assert_eq!(got, 0.0, "{what}");
         } else if level_of(want) < LEVELS - 1 {
-            assert!((got / want - 1.0).abs() < 0.032, "{what}: got {got}, want {want}");
+            assert!(
+                (got / want - 1.0).abs() < 0.032,
+                "{what}: got {got}, want {want}"
+            );
         }
     }
 
@@ -531,25 +617,32 @@ mod tests {
 
     #[test]
     fn frequency_median_matches_a_sort_with_reflected_edges() {
-        // Up to `FREQUENCY_NETWORK_MAX` bins the selection network, wider the sorted window.
-        let n = 150i32;
-        for (width, modulus) in [
-            (31, 1000),
-            (33, 7),
-            (101, 1000),
-            (5, 13),
-            (5, 3),
-            (13, 7),
-            (15, 7),
-            (15, 1000),
-            (1, 5),
-            (39, 4),
-            (39, 1000),
-        ] {
+        // Up to `FREQUENCY_NETWORK_MAX` bins the pair network, wider the sorted window; even
+        // and odd lengths (the last pair half used), several groups of pairs and less than one.
+        for (n, width, modulus) in [150i32, 149, 21].into_iter().flat_map(|n| {
+            [
+                (31, 1000),
+                (33, 7),
+                (101, 1000),
+                (5, 13),
+                (5, 3),
+                (13, 7),
+                (15, 7),
+                (15, 1000),
+                (1, 5),
+                (39, 4),
+                (39, 1000),
+                (3, 1000),
+                (3, 2),
+            ]
+            .into_iter()
+            .filter(move |&(w, _)| w < n)
+            .map(move |(w, m)| (n, w, m))
+        }) {
             let x: Vec<f32> = (0..n)
                 .map(|i| ((i as usize * 7919) % modulus) as f32)
                 .collect();
-            let mut fm = FrequencyMedian::new(x.len(), width);
+            let mut fm = FrequencyMedian::new(x.len(), width as usize);
             let mut out = vec![0.0; x.len()];
             fm.apply(&x, &mut out);
             let half = width as i32 / 2;
@@ -568,7 +661,10 @@ mod tests {
                     })
                     .collect();
                 w.sort_by(|a, b| a.partial_cmp(b).unwrap());
-                assert_eq!(out[i as usize], w[half as usize], "width {width} bin {i}");
+                assert_eq!(
+                    out[i as usize], w[half as usize],
+                    "n {n} width {width} bin {i}"
+                );
             }
         }
     }
