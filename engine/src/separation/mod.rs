@@ -253,6 +253,10 @@ pub struct Separator {
     mask_mix: Vec<f32>,
     /// One frame's synthesis, `2 * hop` samples.
     chunk: Vec<f32>,
+    /// The span being output: each synthesised signal's samples, `SYNTH x hop`, and the
+    /// delayed input's, `hop`.
+    span: Vec<f32>,
+    span_input: Vec<f32>,
     /// `SYNTH x channels x ola_len` overlap-add rings indexed by absolute output position.
     ola: Vec<f32>,
     ola_mask: usize,
@@ -380,6 +384,8 @@ impl Separator {
             mask_m: vec![0.0; bins],
             mask_mix: vec![0.0; bins],
             chunk: vec![0.0; 2 * hop],
+            span: vec![0.0; SYNTH * hop],
+            span_input: vec![0.0; hop],
             ola: vec![0.0; SYNTH * channels * ola_len],
             ola_mask: ola_len - 1,
             gains: config.gains,
@@ -462,39 +468,52 @@ impl Separator {
     ) {
         let ola_len = self.ola_mask + 1;
         let lat = self.latency as u64;
+        // The output starts `lat` samples into the stream: before, every signal is silent.
+        let silent = (lat.saturating_sub(self.position) as usize).min(n);
+        // The span's place in the rings (absolute output position, wrapped): `split` samples
+        // from `first`, the rest from the ring's start.
+        let first = (self.position.wrapping_sub(lat) as usize) & self.ola_mask;
+        let split = (ola_len - first).min(n);
+        let hop = self.hop;
         for c in 0..self.channels {
             let x = &mut io[c][pos..pos + n];
             self.inputs[c].extend(x);
-            for (i, s) in x.iter_mut().enumerate() {
-                let t = self.position + i as u64;
-                let xd = self.delays[c].push(*s);
-                let idx = (t.wrapping_sub(lat) as usize) & self.ola_mask;
-                let mut take = |k: usize| {
-                    let slot = &mut self.ola[(k * self.channels + c) * ola_len + idx];
-                    let v = *slot;
-                    *slot = 0.0;
-                    v
+            let xd = &mut self.span_input[..n];
+            for (d, &s) in xd.iter_mut().zip(x.iter()) {
+                *d = self.delays[c].push(s);
+            }
+            xd[..silent].fill(0.0);
+            // Each signal's finished samples leave its ring, which is cleared behind them for
+            // the frames to come.
+            for kind in 0..SYNTH {
+                let ring = &mut self.ola[(kind * self.channels + c) * ola_len..][..ola_len];
+                let out = &mut self.span[kind * hop..kind * hop + n];
+                out[..split].copy_from_slice(&ring[first..first + split]);
+                out[split..].copy_from_slice(&ring[..n - split]);
+                ring[first..first + split].fill(0.0);
+                ring[..n - split].fill(0.0);
+                out[..silent].fill(0.0);
+            }
+            let part = |kind: usize| &self.span[kind * hop..kind * hop + n];
+            x.copy_from_slice(part(SYN_MIX));
+            if let Some(st) = stems.as_deref_mut() {
+                let (h, p, m) = (part(SYN_HARMONIC), part(SYN_PERCUSSIVE), part(SYN_MELODY));
+                let mbs = st.max_block_size;
+                let channels = self.channels;
+                let range = |stem: Stem| {
+                    let at = (stem as usize * channels + c) * mbs + pos;
+                    at..at + n
                 };
-                let (h, p, m, mix) = (
-                    take(SYN_HARMONIC),
-                    take(SYN_PERCUSSIVE),
-                    take(SYN_MELODY),
-                    take(SYN_MIX),
-                );
-                *s = if t >= lat { mix } else { 0.0 };
-                if let Some(st) = stems.as_deref_mut() {
-                    let (h, p, m, xd) = if t >= lat {
-                        (h, p, m, xd)
-                    } else {
-                        (0.0, 0.0, 0.0, 0.0)
-                    };
-                    let mbs = st.max_block_size;
-                    let base = |stem: Stem| (stem as usize * self.channels + c) * mbs + pos + i;
-                    st.buf[base(Stem::Harmonic)] = h;
-                    st.buf[base(Stem::Percussive)] = p;
-                    st.buf[base(Stem::Residual)] = xd - h - p;
-                    st.buf[base(Stem::Melody)] = m;
-                    st.buf[base(Stem::Accompaniment)] = xd - m;
+                st.buf[range(Stem::Harmonic)].copy_from_slice(h);
+                st.buf[range(Stem::Percussive)].copy_from_slice(p);
+                st.buf[range(Stem::Melody)].copy_from_slice(m);
+                let residual = st.buf[range(Stem::Residual)].iter_mut();
+                for (((o, &xd), &h), &p) in residual.zip(xd.iter()).zip(h).zip(p) {
+                    *o = xd - h - p;
+                }
+                let accompaniment = st.buf[range(Stem::Accompaniment)].iter_mut();
+                for ((o, &xd), &m) in accompaniment.zip(xd.iter()).zip(m) {
+                    *o = xd - m;
                 }
             }
         }
