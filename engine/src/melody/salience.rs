@@ -17,9 +17,20 @@ pub(crate) const BIN_CENTS: f32 = 10.0;
 const SPREAD_CENTS: f32 = 100.0;
 /// Resolution of the spread kernel table, entries per bin.
 const KERNEL_STEPS: usize = 16;
-/// Most salience bins one harmonic reaches (`SPREAD_CENTS` either side of its centre: 21),
-/// rounded up to whole vectors.
-const SPAN_MAX: usize = (2 * (SPREAD_CENTS / BIN_CENTS) as usize + 1).next_multiple_of(8);
+/// `SPREAD_CENTS` in salience bins.
+const HALF: usize = (SPREAD_CENTS / BIN_CENTS) as usize;
+/// Length of one kernel row: the bins from `floor(centre) - HALF` to `floor(centre) + HALF`
+/// (all a harmonic reaches), rounded up to whole vectors.
+const ROW: usize = (2 * HALF + 1).next_multiple_of(8);
+/// Kernel rows, one per sixteenth of a bin (`KERNEL_STEPS`) times three cases of the
+/// remainder (below, at, above half a sixteenth), which fix every index of a row.
+const ROWS: usize = KERNEL_STEPS * 3;
+/// Harmonics centred at least this many bins above `fmin` use the kernel rows; below it the
+/// float arithmetic of the per-bin distance may round, so it is computed bin by bin.
+const ROW_MIN_CENTRE: f32 = 8.0;
+/// Spare bins either side of the salience function, so a whole kernel row always fits (rows
+/// start at most `HALF - ROW_MIN_CENTRE` bins below it and end at most `ROW` bins above).
+const PAD: usize = ROW + HALF;
 /// Spectral peaks above this frequency are ignored (partials above it carry little pitch
 /// information and much noise), Hz.
 const MAX_PEAK_HZ: f32 = 8_000.0;
@@ -72,7 +83,11 @@ pub(crate) struct Salience {
     hshifts: Vec<f32>,
     /// Squared-cosine spread, indexed by distance in bins times `KERNEL_STEPS`.
     kernel: Vec<f32>,
-    /// The salience function, one value per 10-cent bin from `fmin`.
+    /// The kernel laid out per bin for a centre `c`, row by row ([`kernel_row`]): `ROW`
+    /// values for the bins from `floor(c) - HALF`, zero where the kernel is zero.
+    rows: Vec<f32>,
+    /// The salience function, one value per 10-cent bin from `fmin`, with `PAD` spare bins
+    /// either side.
     sal: Vec<f32>,
     bin_hz: f32,
     max_fft_bin: usize,
@@ -97,10 +112,9 @@ impl Salience {
             })
             .collect();
         let n_bins = salience_bins(s.fmin_hz, s.fmax_hz);
-        let half = (SPREAD_CENTS / BIN_CENTS) as usize;
-        let kernel = (0..=half * KERNEL_STEPS + 1)
+        let kernel: Vec<f32> = (0..=HALF * KERNEL_STEPS + 1)
             .map(|i| {
-                let d = i as f32 / KERNEL_STEPS as f32 / half as f32; // semitones, 0..1
+                let d = i as f32 / KERNEL_STEPS as f32 / HALF as f32; // semitones, 0..1
                 if d >= 1.0 {
                     0.0
                 } else {
@@ -109,6 +123,17 @@ impl Salience {
                 }
             })
             .collect();
+        // Each row is written out for a representative centre of its case, 100 bins up.
+        let mut rows = vec![0.0; ROWS * ROW];
+        for (r, row) in rows.chunks_exact_mut(ROW).enumerate() {
+            let (m, case) = (r / 3, r % 3);
+            let centre = 100.0 + (m as f32 + [0.25, 0.5, 0.75][case]) / KERNEL_STEPS as f32;
+            debug_assert_eq!(kernel_row(centre), (100, r));
+            for (j, v) in row.iter_mut().enumerate() {
+                let bin = 100 - HALF + j;
+                *v = kernel[kernel_index(bin, centre, kernel.len() - 1)];
+            }
+        }
         Self {
             window,
             fft_in: fft.make_input_vec(),
@@ -127,7 +152,8 @@ impl Salience {
                 .map(|h| ((h + 1) as f32).log2() * (1200.0 / BIN_CENTS))
                 .collect(),
             kernel,
-            sal: vec![0.0; n_bins],
+            rows,
+            sal: vec![0.0; n_bins + 2 * PAD],
             bin_hz,
             max_fft_bin,
             s,
@@ -136,7 +162,7 @@ impl Salience {
 
     /// The salience function of the last frame.
     pub(crate) fn values(&self) -> &[f32] {
-        &self.sal
+        &self.sal[PAD..self.sal.len() - PAD]
     }
 
     /// Analyses `frame` (`window_len` samples, oldest first) and writes the salience
@@ -187,16 +213,20 @@ impl Salience {
         if max_db.is_nan() || max_db <= SILENCE_DB {
             return false;
         }
-        // Harmonic summation of the peaks within range of the strongest.
+        // Harmonic summation of the peaks within range of the strongest: each harmonic adds
+        // `g * kernel[round(|bin - centre| * KERNEL_STEPS)]` to the bins within `HALF` of its
+        // centre, in the same order for every bin, so the rows and the bin-by-bin path give
+        // the same sums.
         let floor = max_db - self.s.peak_range_db;
-        let n_bins = self.sal.len() as f32;
-        let half = SPREAD_CENTS / BIN_CENTS;
+        let n_bins = (self.sal.len() - 2 * PAD) as f32;
+        let half = HALF as f32;
         let cents_per_octave = 1200.0 / BIN_CENTS;
         let log_fmin = self.s.fmin_hz.log2();
         let kernel = &self.kernel[..];
         let top = kernel.len() - 1;
+        let rows = &self.rows[..];
         let sal = &mut self.sal[..];
-        let last_bin = sal.len() - 1;
+        let last_bin = sal.len() - 2 * PAD - 1;
         for (&f, &db) in self.peak_hz.iter().zip(&self.peak_amp) {
             if db < floor {
                 continue;
@@ -213,38 +243,25 @@ impl Salience {
                 if centre > n_bins - 1.0 + half {
                     continue;
                 }
-                let first = ceil_fast(centre - half).max(0.0) as usize;
-                let last = (floor_fast(centre + half) as usize).min(last_bin);
                 let g = w * amp;
-                if first > last {
-                    continue;
-                }
-                // The kernel entries first (vectorised), then the sums.
-                let span = &mut sal[first..=last];
-                // A fixed count (entries past the span are computed and not used) and `i32`
-                // conversions (exact here, as the `usize` ones) vectorise.
-                let mut index = [0u32; SPAN_MAX];
-                for (b, i) in index.iter_mut().enumerate() {
-                    let d = ((first as i32 + b as i32) as f32 - centre).abs();
-                    let x = d * KERNEL_STEPS as f32 + 0.5;
-                    debug_assert!(
-                        (0.0..=(SPAN_MAX as f32 + half + 1.0) * KERNEL_STEPS as f32).contains(&x)
-                    );
-                    // SAFETY: `centre` is finite (the log of a positive, finite frequency) and
-                    // `first` at most `half` bins from it (`centre >= -half`), so `first + b`
-                    // is within `SPAN_MAX + half` bins (entries past the span, unused, reach
-                    // that far): `x` is finite and in `0..=(SPAN_MAX + half + 1) * 16`, far
-                    // inside `u32`, and the truncation is exact, the same as the checked `as`.
-                    *i = unsafe { x.to_int_unchecked::<u32>() }.min(top as u32);
-                }
-                for (s, &i) in span.iter_mut().zip(&index) {
-                    *s += g * kernel[i as usize];
+                if centre >= ROW_MIN_CENTRE {
+                    // A whole row from `floor(centre) - HALF`; bins past either end of the
+                    // function land in the padding, the row's zeros add nothing.
+                    let (whole, row) = kernel_row(centre);
+                    let start = PAD - HALF + whole;
+                    add_row(&mut sal[start..start + ROW], &rows[row * ROW..][..ROW], g);
+                } else {
+                    let first = ceil_fast(centre - half).max(0.0) as usize;
+                    let last = (floor_fast(centre + half) as usize).min(last_bin);
+                    for bin in first..=last {
+                        sal[PAD + bin] += g * kernel[kernel_index(bin, centre, top)];
+                    }
                 }
             }
         }
         // Local maxima, the strongest kept.
         let cap = out.capacity();
-        let sal = &self.sal;
+        let sal = &self.sal[PAD..self.sal.len() - PAD];
         for b in 0..sal.len() {
             let v = sal[b];
             let left = if b > 0 { sal[b - 1] } else { 0.0 };
@@ -276,6 +293,40 @@ impl Salience {
         }
         out.sort_unstable_by(|a, b| b.salience.total_cmp(&a.salience));
         !out.is_empty()
+    }
+}
+
+/// The index into the spread kernel of `bin` for a harmonic centred at `centre` (bins):
+/// `|bin - centre|` in `KERNEL_STEPS`ths of a bin, rounded half up, at most `top`.
+#[inline]
+fn kernel_index(bin: usize, centre: f32, top: usize) -> usize {
+    let d = (bin as f32 - centre).abs();
+    ((d * KERNEL_STEPS as f32 + 0.5) as usize).min(top)
+}
+
+/// `floor(centre)` and the kernel row for a centre of at least `ROW_MIN_CENTRE` bins. There
+/// `bin - centre` is exact in `f32` for every bin within `HALF` (both are multiples of the
+/// centre's ulp, which is at most 2^-20, and the difference is below 16), and so is
+/// `d * 16 + 0.5`: with `centre = floor(centre) + (m + r) / 16` (`m` whole, `0 <= r < 1`),
+/// [`kernel_index`] is `16 * (floor(centre) - bin) + m + [r >= 1/2]` for bins up to the centre
+/// and `16 * (bin - floor(centre)) - m - [r > 1/2]` above it: a function of `m` and of the
+/// case of `r` (below, at, above one half) alone.
+#[inline]
+fn kernel_row(centre: f32) -> (usize, usize) {
+    // Positive and finite, so the conversions truncate (floor) without saturating.
+    let whole = centre as i32;
+    let sixteenths = (centre - whole as f32) * KERNEL_STEPS as f32;
+    let m = sixteenths as i32;
+    let r = sixteenths - m as f32;
+    let case = (r >= 0.5) as i32 + (r > 0.5) as i32;
+    (whole as usize, (m * 3 + case) as usize)
+}
+
+/// `dst += g * row`, element by element (vectorised: the two cannot overlap).
+#[inline]
+fn add_row(dst: &mut [f32], row: &[f32], g: f32) {
+    for (s, &k) in dst.iter_mut().zip(row) {
+        *s += g * k;
     }
 }
 
@@ -359,6 +410,44 @@ mod tests {
         assert!(s.analyze(&frame, &mut out));
         let hz = 80.0 * 2f32.powf(out[0].cents / 1200.0);
         assert!((1200.0 * (hz / f0).log2()).abs() < 10.0, "{hz}");
+    }
+
+    #[test]
+    fn kernel_rows_equal_the_kernel_bin_by_bin() {
+        let s = Salience::new(settings(44_100.0));
+        let top = s.kernel.len() - 1;
+        let mut x = 0x2545_f491u32;
+        let mut centres = Vec::new();
+        // Every half sixteenth of a bin and its float neighbours, then random centres.
+        for i in 0..32 * 40 {
+            let c = ROW_MIN_CENTRE + i as f32 / 32.0;
+            centres.extend([
+                c,
+                f32::from_bits(c.to_bits() - 1),
+                f32::from_bits(c.to_bits() + 1),
+            ]);
+        }
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            centres.push(ROW_MIN_CENTRE + (x >> 8) as f32 / (1 << 24) as f32 * 1000.0);
+        }
+        for centre in centres.into_iter().filter(|&c| c >= ROW_MIN_CENTRE) {
+            let (whole, r) = kernel_row(centre);
+            assert_eq!(whole as f32, centre.floor());
+            for (j, &v) in s.rows[r * ROW..][..ROW].iter().enumerate() {
+                // Bins below 0 (padding, never read) the same way with a signed bin.
+                let want = match (whole + j).checked_sub(HALF) {
+                    Some(bin) => s.kernel[kernel_index(bin, centre, top)],
+                    None => {
+                        let d = ((whole + j) as f32 - HALF as f32 - centre).abs();
+                        s.kernel[((d * KERNEL_STEPS as f32 + 0.5) as usize).min(top)]
+                    }
+                };
+                assert_eq!(v.to_bits(), want.to_bits(), "centre {centre}, entry {j}");
+            }
+        }
     }
 
     #[test]
