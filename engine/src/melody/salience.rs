@@ -19,9 +19,12 @@ const SPREAD_CENTS: f32 = 100.0;
 const KERNEL_STEPS: usize = 16;
 /// `SPREAD_CENTS` in salience bins.
 const HALF: usize = (SPREAD_CENTS / BIN_CENTS) as usize;
-/// Length of one kernel row: the bins from `floor(centre) - HALF` to `floor(centre) + HALF`
-/// (all a harmonic reaches), rounded up to whole vectors.
-const ROW: usize = (2 * HALF + 1).next_multiple_of(8);
+/// Length of one kernel row: the bins from `floor(centre) - ROW_FROM` to `floor(centre) + HALF`,
+/// all where the kernel is not zero (further out the distance is at least `HALF - 1/32` bins,
+/// whose index rounds to `HALF * KERNEL_STEPS`, a zero of the kernel); whole vectors of 4.
+const ROW: usize = 2 * HALF;
+/// A row's first bin, this many below `floor(centre)`.
+const ROW_FROM: usize = HALF - 1;
 /// Kernel rows, one per sixteenth of a bin (`KERNEL_STEPS`) times three cases of the
 /// remainder (below, at, above half a sixteenth), which fix every index of a row.
 const ROWS: usize = KERNEL_STEPS * 3;
@@ -29,7 +32,7 @@ const ROWS: usize = KERNEL_STEPS * 3;
 /// float arithmetic of the per-bin distance may round, so it is computed bin by bin.
 const ROW_MIN_CENTRE: f32 = 8.0;
 /// Spare bins either side of the salience function, so a whole kernel row always fits (rows
-/// start at most `HALF - ROW_MIN_CENTRE` bins below it and end at most `ROW` bins above).
+/// start at most `ROW_FROM - ROW_MIN_CENTRE` bins below it and end at most `ROW` bins above).
 const PAD: usize = ROW + HALF;
 /// Spectral peaks above this frequency are ignored (partials above it carry little pitch
 /// information and much noise), Hz.
@@ -99,7 +102,7 @@ pub(crate) struct Salience {
     /// Squared-cosine spread, indexed by distance in bins times `KERNEL_STEPS`.
     kernel: Vec<f32>,
     /// The kernel laid out per bin for a centre `c`, row by row ([`kernel_row`]): `ROW`
-    /// values for the bins from `floor(c) - HALF`, zero where the kernel is zero.
+    /// values for the bins from `floor(c) - ROW_FROM`.
     rows: Vec<[f32; ROW]>,
     /// The salience function, one value per 10-cent bin from `fmin`, with `PAD` spare bins
     /// either side.
@@ -149,7 +152,7 @@ impl Salience {
             let centre = 100.0 + (m as f32 + [0.25, 0.5, 0.75][case]) / KERNEL_STEPS as f32;
             debug_assert_eq!(kernel_row(centre), (100, r));
             for (j, v) in row.iter_mut().enumerate() {
-                let bin = 100 - HALF + j;
+                let bin = 100 - ROW_FROM + j;
                 *v = kernel[kernel_index(bin, centre, kernel.len() - 1)];
             }
         }
@@ -335,10 +338,10 @@ impl Salience {
                 }
                 let g = w * amp;
                 if centre >= ROW_MIN_CENTRE {
-                    // A whole row from `floor(centre) - HALF`; bins past either end of the
+                    // A whole row from `floor(centre) - ROW_FROM`; bins past either end of the
                     // function land in the padding, the row's zeros add nothing.
                     let (whole, row) = kernel_row(centre);
-                    let start = PAD - HALF + whole;
+                    let start = PAD - ROW_FROM + whole;
                     if let Some(dst) = sal[start..].first_chunk_mut::<ROW>() {
                         add_row(dst, &rows[row], g);
                     }
@@ -530,14 +533,21 @@ mod tests {
             assert_eq!(whole as f32, centre.floor());
             for (j, &v) in s.rows[r].iter().enumerate() {
                 // Bins below 0 (padding, never read) the same way with a signed bin.
-                let want = match (whole + j).checked_sub(HALF) {
+                let want = match (whole + j).checked_sub(ROW_FROM) {
                     Some(bin) => s.kernel[kernel_index(bin, centre, top)],
                     None => {
-                        let d = ((whole + j) as f32 - HALF as f32 - centre).abs();
+                        let d = ((whole + j) as f32 - ROW_FROM as f32 - centre).abs();
                         s.kernel[((d * KERNEL_STEPS as f32 + 0.5) as usize).min(top)]
                     }
                 };
                 assert_eq!(v.to_bits(), want.to_bits(), "centre {centre}, entry {j}");
+            }
+            // The kernel is zero for the bins just outside the row (and so further out).
+            for bin in [-1, ROW as i32] {
+                let bin = (whole as i32 - ROW_FROM as i32 + bin) as f32;
+                let d = (bin - centre).abs();
+                let k = s.kernel[((d * KERNEL_STEPS as f32 + 0.5) as usize).min(top)];
+                assert_eq!(k, 0.0, "centre {centre}, bin {bin}");
             }
         }
     }
