@@ -33,9 +33,15 @@ impl History {
     /// Copies the newest `out.len()` samples, oldest first. `out.len()` must not exceed the
     /// length given to [`History::new`].
     pub(crate) fn copy_latest(&self, out: &mut [f32]) {
+        self.copy_ending(0, out);
+    }
+
+    /// Copies the `out.len()` samples that end `ago` samples before the newest, oldest first.
+    /// `ago + out.len()` must not exceed the length given to [`History::new`].
+    pub(crate) fn copy_ending(&self, ago: usize, out: &mut [f32]) {
         let n = out.len();
-        debug_assert!(n <= self.buf.len());
-        let start = (self.write + self.buf.len() - n) & self.mask;
+        debug_assert!(ago + n <= self.buf.len());
+        let start = (self.write + 2 * self.buf.len() - n - ago) & self.mask;
         let first = (self.buf.len() - start).min(n);
         out[..first].copy_from_slice(&self.buf[start..start + first]);
         out[first..].copy_from_slice(&self.buf[..n - first]);

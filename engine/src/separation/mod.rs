@@ -253,6 +253,11 @@ pub struct Separator {
     mask_mix: Vec<f32>,
     /// One frame's synthesis, `2 * hop` samples.
     chunk: Vec<f32>,
+    /// The last `2 * hop` input samples of the frame being resynthesised (one channel).
+    tail: Vec<f32>,
+    /// With every gain at 1 the mix is the frame itself: overlap-add its input samples under the
+    /// window product instead of an inverse FFT (off only to test that both agree).
+    unity_pass_through: bool,
     /// The span being output: each synthesised signal's samples, `SYNTH x hop`, and the
     /// delayed input's, `hop`.
     span: Vec<f32>,
@@ -371,7 +376,10 @@ impl Separator {
             hopper: Hopper::new(hop),
             frames: 0,
             position: 0,
-            inputs: (0..channels).map(|_| History::new(frame_len)).collect(),
+            // The frame, and the last two hops of the frame being resynthesised.
+            inputs: (0..channels)
+                .map(|_| History::new(frame_len.max((lookahead + 2) * hop)))
+                .collect(),
             delays: (0..channels).map(|_| Delay::new(latency)).collect(),
             frame: vec![0.0; frame_len],
             stft,
@@ -384,6 +392,8 @@ impl Separator {
             mask_m: vec![0.0; bins],
             mask_mix: vec![0.0; bins],
             chunk: vec![0.0; 2 * hop],
+            tail: vec![0.0; 2 * hop],
+            unity_pass_through: true,
             span: vec![0.0; SYNTH * hop],
             span_input: vec![0.0; hop],
             ola: vec![0.0; SYNTH * channels * ola_len],
@@ -571,8 +581,9 @@ impl Separator {
                 *g = target;
             }
         }
+        let unity = self.unity_pass_through && self.gains.iter().all(|&g| g == 1.0);
         let [gh, gp, gr, gm, ga] = self.gains;
-        for b in 0..bins {
+        for b in (0..bins).filter(|_| !unity) {
             let (mh, mp, mm) = (self.mask_h[b], self.mask_p[b], self.mask_m[b]);
             let mr = 1.0 - mh - mp;
             self.mask_mix[b] = (gh * mh + gp * mp + gr * mr) * (gm * mm + ga * (1.0 - mm));
@@ -598,8 +609,15 @@ impl Separator {
                     continue;
                 }
                 self.chunk.fill(0.0);
-                self.stft
-                    .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
+                if kind == SYN_MIX && unity {
+                    // Frame `j` ended `lookahead` hops ago.
+                    let ago = self.lookahead * self.hop;
+                    self.inputs[c].copy_ending(ago, &mut self.tail);
+                    self.stft.pass_through(&self.tail, &mut self.chunk);
+                } else {
+                    self.stft
+                        .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
+                }
                 let ring = &mut self.ola[(kind * self.channels + c) * ola_len..][..ola_len];
                 for (o, &y) in ring[first..first + split].iter_mut().zip(&self.chunk) {
                     *o += y;
@@ -627,5 +645,77 @@ impl Separator {
         self.comb.reset();
         self.ola.fill(0.0);
         self.gains = initial;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stereo tones and clicks over noise, `n` samples.
+    fn material(n: usize) -> [Vec<f32>; 2] {
+        let mut seed = 7u32;
+        let mut noise = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed as f32 / u32::MAX as f32 - 0.5
+        };
+        let mut l = vec![0.0; n];
+        let mut r = vec![0.0; n];
+        for i in 0..n {
+            let t = i as f32 / 44_100.0;
+            let click = if i % 11_025 < 40 { 0.5 } else { 0.0 };
+            l[i] = 0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() + click + 0.05 * noise();
+            r[i] = 0.2 * (2.0 * std::f32::consts::PI * 330.0 * t).sin() + click + 0.05 * noise();
+        }
+        [l, r]
+    }
+
+    /// With every gain at 1 the mix skips its inverse FFT; switching to and from other gains,
+    /// it matches the inverse-FFT mix to rounding, and at unity it is the delayed input.
+    #[test]
+    fn unity_pass_through_matches_the_inverse_fft_mix() {
+        let n = 4 * 44_100;
+        let [l, r] = material(n);
+        let run = |pass_through: bool| {
+            let config = SeparationConfig::default();
+            let mut s = Separator::new(&config, 44_100.0, 2, 512).unwrap();
+            s.unity_pass_through = pass_through;
+            let mut out = [vec![0.0f32; n], vec![0.0f32; n]];
+            for (k, start) in (0..n).step_by(512).enumerate() {
+                let end = (start + 512).min(n);
+                // Unity, then the harmonic stem down and the melody up, then unity again.
+                let gains = match k * 4 / n.div_ceil(512) {
+                    1 => [0.5, 1.0, 1.0, 2.0, 1.0],
+                    _ => [1.0; 5],
+                };
+                let (a, b) = out.split_at_mut(1);
+                s.process(
+                    &[&l[start..end], &r[start..end]],
+                    &mut [&mut a[0][start..end], &mut b[0][start..end]],
+                    None,
+                    gains,
+                    &mut |_| 220.0,
+                );
+            }
+            (out, s.latency_samples())
+        };
+        let ((fast, lat), (slow, _)) = (run(true), run(false));
+        for c in 0..2 {
+            let diff = fast[c].iter().zip(&slow[c]).map(|(a, b)| (a - b).abs());
+            let max = diff.fold(0.0f32, f32::max);
+            assert!(max < 1e-5, "channel {c}: {max}");
+            // The gains changed the mix in the second quarter.
+            let input = if c == 0 { &l } else { &r };
+            let q = n / 4;
+            let moved = (q + lat..2 * q)
+                .map(|i| (slow[c][i] - input[i - lat]).abs())
+                .fold(0.0f32, f32::max);
+            assert!(moved > 0.01, "channel {c}: gains had no effect");
+            // Unity at the end: the delayed input.
+            let err = (3 * q + lat + 4096..n)
+                .map(|i| (fast[c][i] - input[i - lat]).abs())
+                .fold(0.0f32, f32::max);
+            assert!(err < 1e-6, "channel {c}: {err}");
+        }
     }
 }

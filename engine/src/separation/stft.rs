@@ -57,6 +57,9 @@ pub fn window_pair(k: usize, m: usize) -> (Vec<f32>, Vec<f32>) {
 pub(crate) struct Stft {
     analysis: Vec<f32>,
     synthesis: Vec<f32>,
+    /// What analysis, unmasked inverse transform and synthesis do to a frame's last `2 * hop`
+    /// samples: a periodic Hann of `2 * hop` samples (see [`window_pair`]).
+    unity: Vec<f32>,
     hop: usize,
     time: Vec<f32>,
     scratch_fwd: Vec<Complex32>,
@@ -83,6 +86,7 @@ impl Stft {
             spectrum: fwd.make_output_vec(),
             analysis,
             synthesis,
+            unity: hann(2 * hop).iter().map(|&w| w as f32).collect(),
             hop,
             fwd,
             inv,
@@ -130,6 +134,15 @@ impl Stft {
             .zip(&self.synthesis[start..])
         {
             *o += y * w;
+        }
+    }
+
+    /// Adds to `ola` what [`synthesize`](Self::synthesize) adds with a mask of all ones (the
+    /// frame itself, to rounding), without the transforms: `tail` (the frame's last `2 * hop`
+    /// samples) under the window product.
+    pub(crate) fn pass_through(&self, tail: &[f32], ola: &mut [f32]) {
+        for ((o, &x), &w) in ola.iter_mut().zip(tail).zip(&self.unity) {
+            *o += x * w;
         }
     }
 }
