@@ -583,10 +583,12 @@ impl Separator {
         }
         let unity = self.unity_pass_through && self.gains.iter().all(|&g| g == 1.0);
         let [gh, gp, gr, gm, ga] = self.gains;
-        for b in (0..bins).filter(|_| !unity) {
-            let (mh, mp, mm) = (self.mask_h[b], self.mask_p[b], self.mask_m[b]);
-            let mr = 1.0 - mh - mp;
-            self.mask_mix[b] = (gh * mh + gp * mp + gr * mr) * (gm * mm + ga * (1.0 - mm));
+        if !unity {
+            for b in 0..bins {
+                let (mh, mp, mm) = (self.mask_h[b], self.mask_p[b], self.mask_m[b]);
+                let mr = 1.0 - mh - mp;
+                self.mask_mix[b] = (gh * mh + gp * mp + gr * mr) * (gm * mm + ga * (1.0 - mm));
+            }
         }
 
         // Frame j ends at stream position (j + 1) * hop; its synthesis window covers the two
