@@ -155,6 +155,12 @@ impl StemOutputs {
         self.len = len;
     }
 
+    /// Samples `pos..pos + n` of `stem`, channel `channel`, to be written.
+    fn span_mut(&mut self, stem: Stem, channel: usize, pos: usize, n: usize) -> &mut [f32] {
+        let start = self.offset(stem, channel) + pos;
+        &mut self.buf[start..start + n]
+    }
+
     fn offset(&self, stem: Stem, channel: usize) -> usize {
         assert!(channel < self.channels, "channel {channel} out of range");
         (stem as usize * self.channels + channel) * self.max_block_size
@@ -253,8 +259,6 @@ pub struct Separator {
     mask_mix: Vec<f32>,
     /// One frame's synthesis, `2 * hop` samples.
     chunk: Vec<f32>,
-    /// The last `2 * hop` input samples of the frame being resynthesised (one channel).
-    tail: Vec<f32>,
     /// With every gain at 1 the mix is the frame itself: overlap-add its input samples under the
     /// window product instead of an inverse FFT (off only to test that both agree).
     unity_pass_through: bool,
@@ -392,7 +396,6 @@ impl Separator {
             mask_m: vec![0.0; bins],
             mask_mix: vec![0.0; bins],
             chunk: vec![0.0; 2 * hop],
-            tail: vec![0.0; 2 * hop],
             unity_pass_through: true,
             span: vec![0.0; SYNTH * hop],
             span_input: vec![0.0; hop],
@@ -508,20 +511,14 @@ impl Separator {
             x.copy_from_slice(part(SYN_MIX));
             if let Some(st) = stems.as_deref_mut() {
                 let (h, p, m) = (part(SYN_HARMONIC), part(SYN_PERCUSSIVE), part(SYN_MELODY));
-                let mbs = st.max_block_size;
-                let channels = self.channels;
-                let range = |stem: Stem| {
-                    let at = (stem as usize * channels + c) * mbs + pos;
-                    at..at + n
-                };
-                st.buf[range(Stem::Harmonic)].copy_from_slice(h);
-                st.buf[range(Stem::Percussive)].copy_from_slice(p);
-                st.buf[range(Stem::Melody)].copy_from_slice(m);
-                let residual = st.buf[range(Stem::Residual)].iter_mut();
+                st.span_mut(Stem::Harmonic, c, pos, n).copy_from_slice(h);
+                st.span_mut(Stem::Percussive, c, pos, n).copy_from_slice(p);
+                st.span_mut(Stem::Melody, c, pos, n).copy_from_slice(m);
+                let residual = st.span_mut(Stem::Residual, c, pos, n).iter_mut();
                 for (((o, &xd), &h), &p) in residual.zip(xd.iter()).zip(h).zip(p) {
                     *o = xd - h - p;
                 }
-                let accompaniment = st.buf[range(Stem::Accompaniment)].iter_mut();
+                let accompaniment = st.span_mut(Stem::Accompaniment, c, pos, n).iter_mut();
                 for ((o, &xd), &m) in accompaniment.zip(xd.iter()).zip(m) {
                     *o = xd - m;
                 }
@@ -613,9 +610,11 @@ impl Separator {
                 self.chunk.fill(0.0);
                 if kind == SYN_MIX && unity {
                     // Frame `j` ended `lookahead` hops ago.
+                    // Its last two hops go through `frame`, free once the frames are analysed.
                     let ago = self.lookahead * self.hop;
-                    self.inputs[c].copy_ending(ago, &mut self.tail);
-                    self.stft.pass_through(&self.tail, &mut self.chunk);
+                    let tail = &mut self.frame[..2 * self.hop];
+                    self.inputs[c].copy_ending(ago, tail);
+                    self.stft.pass_through(tail, &mut self.chunk);
                 } else {
                     self.stft
                         .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
