@@ -24,6 +24,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{RealFftPlanner, RealToComplex};
 
+use super::bands::Bands;
 use super::rank::{FrequencyMedian, Lanes, SelectionNetwork, TimePercentile, LANES};
 
 /// Share of the other estimate removed before the refinement step: all of it (what one
@@ -97,17 +98,25 @@ pub(crate) struct HpssSettings {
 
 pub(crate) struct Hpss {
     analyzer: MaskAnalyzer,
-    /// The newest frame's magnitudes.
+    /// The newest frame's magnitudes, per spectrum bin.
+    spectrum: Vec<f32>,
+    /// The bands the masks are estimated on; `bins` of them.
+    grid: Bands,
+    /// The newest frame's magnitudes, per band.
     magnitude: Vec<f32>,
+    /// The masks per band, before they are spread over the spectrum bins.
+    band_h: Vec<f32>,
+    band_p: Vec<f32>,
     lookahead: usize,
     power: f32,
     harmonic_margin: f32,
     percussive_margin: f32,
     refine: f32,
-    /// The last `lookahead + 1` magnitude frames, `(lookahead + 1) x bins`, ring.
+    /// The last `lookahead + 1` magnitude frames, `(lookahead + 1) x bands`, ring.
     recent: Vec<f32>,
     newest: usize,
-    bins: usize,
+    /// The number of bands.
+    bands: usize,
     raw_time: TimePercentile,
     refined_time: TimePercentile,
     freq: FrequencyMedian,
@@ -116,7 +125,7 @@ pub(crate) struct Hpss {
     h1: Vec<f32>,
     h2: Vec<f32>,
     p2: Vec<f32>,
-    /// The median of the `lookahead + 1` recent frames, per bin.
+    /// The median of the `lookahead + 1` recent frames, per band.
     column: SelectionNetwork,
 }
 
@@ -124,10 +133,16 @@ impl Hpss {
     pub(crate) fn new(s: &HpssSettings) -> Self {
         let window = s.history_frames + s.lookahead + 1;
         let analyzer = MaskAnalyzer::new(s.frame_len, s.hop);
-        let bins = analyzer.bins();
+        let spectrum_bins = analyzer.bins();
+        let grid = Bands::new(spectrum_bins);
+        let bins = grid.len();
         Self {
             analyzer,
+            spectrum: vec![0.0; spectrum_bins],
+            grid,
             magnitude: vec![0.0; bins],
+            band_h: vec![0.0; bins],
+            band_p: vec![0.0; bins],
             lookahead: s.lookahead,
             power: s.power,
             harmonic_margin: s.harmonic_margin,
@@ -135,7 +150,7 @@ impl Hpss {
             refine: REFINE_GAIN as f32,
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
-            bins,
+            bands: bins,
             raw_time: TimePercentile::new(bins, window, s.percentile),
             refined_time: TimePercentile::new(bins, window, s.percentile),
             freq: FrequencyMedian::new(bins, s.width_bins),
@@ -152,9 +167,10 @@ impl Hpss {
     /// Analyses the newest mid frame (`frame_len` samples, oldest first) and writes the harmonic
     /// and percussive masks of the frame `lookahead` frames back.
     pub(crate) fn push(&mut self, frame: &[f32], harmonic: &mut [f32], percussive: &mut [f32]) {
-        self.analyzer.magnitudes(frame, &mut self.magnitude);
+        self.analyzer.magnitudes(frame, &mut self.spectrum);
+        self.grid.pool(&self.spectrum, &mut self.magnitude);
         let magnitude = &self.magnitude[..];
-        let bins = self.bins;
+        let bins = self.bands;
         let slots = self.lookahead + 1;
         self.newest = (self.newest + 1) % slots;
         self.recent[self.newest * bins..(self.newest + 1) * bins].copy_from_slice(magnitude);
@@ -218,13 +234,15 @@ impl Hpss {
                 masks(h, p, bh, bp, |x| pow(x, power))
             };
             if take == LANES {
-                harmonic[b..b + LANES].copy_from_slice(&mh);
-                percussive[b..b + LANES].copy_from_slice(&mp);
+                self.band_h[b..b + LANES].copy_from_slice(&mh);
+                self.band_p[b..b + LANES].copy_from_slice(&mp);
             } else {
-                harmonic[b..b + take].copy_from_slice(&mh[..take]);
-                percussive[b..b + take].copy_from_slice(&mp[..take]);
+                self.band_h[b..b + take].copy_from_slice(&mh[..take]);
+                self.band_p[b..b + take].copy_from_slice(&mp[..take]);
             }
         }
+        self.grid.spread(&self.band_h, harmonic);
+        self.grid.spread(&self.band_p, percussive);
     }
 
     pub(crate) fn reset(&mut self) {

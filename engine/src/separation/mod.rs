@@ -24,6 +24,7 @@
 //! `(lookahead_frames + 2) * hop` samples. At 44.1 or 48 kHz with the defaults (256-sample hop,
 //! 6 frames of look-ahead) that is 2048 samples: 46.4 ms at 44.1 kHz, 42.7 ms at 48 kHz.
 
+mod bands;
 pub(crate) mod comb;
 pub(crate) mod f0;
 pub(crate) mod hpss;
