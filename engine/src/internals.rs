@@ -16,6 +16,7 @@ pub struct SeparationStages {
     percussive: Vec<f32>,
     melody: Vec<f32>,
     chunk: Vec<f32>,
+    chunk_im: Vec<f32>,
 }
 
 impl SeparationStages {
@@ -25,11 +26,12 @@ impl SeparationStages {
         let parts = Parts::new(&config, sample_rate, config.lookahead_frames as usize);
         let bins = parts.bins;
         Self {
-            spectrum: vec![Complex32::default(); bins],
+            spectrum: vec![Complex32::default(); parts.stft.len()],
             harmonic: vec![0.0; bins],
             percussive: vec![0.0; bins],
             melody: vec![0.0; bins],
             chunk: vec![0.0; 2 * parts.hop],
+            chunk_im: vec![0.0; 2 * parts.hop],
             parts,
         }
     }
@@ -44,9 +46,10 @@ impl SeparationStages {
         self.parts.frame_len
     }
 
-    /// The analysis STFT of one frame (per channel, in the separator).
+    /// The analysis STFT of one mono frame (the separator analyses a stereo frame's channels
+    /// in one transform of the same length).
     pub fn analyze(&mut self, frame: &[f32]) {
-        self.parts.stft.analyze(frame, &mut self.spectrum);
+        self.parts.stft.analyze(frame, None, &mut self.spectrum);
     }
 
     /// The harmonic and percussive masks from one (mid) frame: the mask spectrum, the rank
@@ -62,11 +65,16 @@ impl SeparationStages {
         self.parts.comb.mask(f0_hz, &mut self.melody);
     }
 
-    /// One masked inverse FFT and synthesis window (the separator runs four per channel).
+    /// One inverse FFT and synthesis window, giving two masked signals (the harmonic and
+    /// percussive stems of a mono frame; the separator runs two per mono frame with stems,
+    /// three per stereo frame).
     pub fn synthesize(&mut self) {
-        self.chunk.fill(0.0);
-        self.parts
-            .stft
-            .synthesize(&self.spectrum, &self.harmonic, &mut self.chunk);
+        self.parts.stft.synthesize(
+            &self.spectrum,
+            &self.harmonic,
+            Some(&self.percussive),
+            &mut self.chunk,
+            &mut self.chunk_im,
+        );
     }
 }

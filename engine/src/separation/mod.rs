@@ -12,7 +12,8 @@
 //! - melody / accompaniment from a soft harmonic comb on the melody's fundamental.
 //!
 //! The harmonic, percussive and melody stems are resynthesised (inverse FFT, weighted
-//! overlap-add); the residual is the delayed input minus the harmonic and percussive stems and
+//! overlap-add; two real signals share each complex transform: a stereo frame's channels, or two
+//! stems of a mono one); the residual is the delayed input minus the harmonic and percussive stems and
 //! the accompaniment the delayed input minus the melody, so each split sums to the input
 //! exactly. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
 //! the gains glided per frame (20 ms time constant): with every gain at 1 it is the input,
@@ -246,10 +247,14 @@ pub struct Separator {
     position: u64,
     inputs: Vec<History>,
     delays: Vec<Delay>,
+    /// The newest frame of each channel, `frame_len` samples.
     frame: Vec<f32>,
+    frame_b: Vec<f32>,
     stft: Stft,
-    /// `channels x (lookahead + 1) x bins` spectra waiting for their masks, ring by frame.
+    /// `(lookahead + 1) x spectrum_len` spectra (of both channels, see `Stft`) waiting for their
+    /// masks, ring by frame.
     spectra: Vec<Complex32>,
+    spectrum_len: usize,
     /// The mid signal's newest frame, `frame_len` samples.
     mid: Vec<f32>,
     hpss: Hpss,
@@ -258,8 +263,9 @@ pub struct Separator {
     mask_p: Vec<f32>,
     mask_m: Vec<f32>,
     mask_mix: Vec<f32>,
-    /// One frame's synthesis, `2 * hop` samples.
+    /// One frame's synthesis, `2 * hop` samples, of the two signals of a transform.
     chunk: Vec<f32>,
+    chunk_im: Vec<f32>,
     /// With every gain at 1 the mix is the frame itself: overlap-add its input samples under the
     /// window product instead of an inverse FFT (off only to test that both agree).
     unity_pass_through: bool,
@@ -387,8 +393,10 @@ impl Separator {
                 .collect(),
             delays: (0..channels).map(|_| Delay::new(latency)).collect(),
             frame: vec![0.0; frame_len],
+            frame_b: vec![0.0; if channels == 2 { frame_len } else { 0 }],
+            spectra: vec![Complex32::default(); (lookahead + 1) * stft.len()],
+            spectrum_len: stft.len(),
             stft,
-            spectra: vec![Complex32::default(); channels * (lookahead + 1) * bins],
             mid: vec![0.0; frame_len],
             hpss,
             comb,
@@ -397,6 +405,7 @@ impl Separator {
             mask_m: vec![0.0; bins],
             mask_mix: vec![0.0; bins],
             chunk: vec![0.0; 2 * hop],
+            chunk_im: vec![0.0; 2 * hop],
             unity_pass_through: true,
             span: vec![0.0; SYNTH * hop],
             span_input: vec![0.0; hop],
@@ -436,7 +445,8 @@ impl Separator {
 
     /// Processes one block: `input` and `output` hold one slice per channel, of equal lengths.
     /// `output` receives the mix, `stems` (if given) each stem. Without `stems` only the mix is
-    /// resynthesised (one inverse FFT per frame and channel instead of four), so stems asked for
+    /// resynthesised (at most one inverse FFT per frame instead of two or three, none at unity
+    /// gains), so stems asked for
     /// after blocks without are complete from [`latency_samples`](Self::latency_samples) later.
     /// `gains` are the target stem gains (indexed by [`Stem`] as `usize`, clamped to 0..=4).
     /// `f0(instant)` is asked, once per frame, for the melody's fundamental in Hz at stream
@@ -539,22 +549,19 @@ impl Separator {
         let slots = self.lookahead + 1;
         let k = self.frames;
         let slot = (k % slots as u64) as usize;
-        let scale = 1.0 / self.channels as f32;
-        for c in 0..self.channels {
-            self.inputs[c].copy_latest(&mut self.frame);
-            let at = (c * slots + slot) * bins;
-            let spectrum = &mut self.spectra[at..at + bins];
-            self.stft.analyze(&self.frame, spectrum);
-            // The mid frame: the mean of the channels.
-            if c == 0 {
-                for (m, &x) in self.mid.iter_mut().zip(&self.frame) {
-                    *m = x * scale;
-                }
-            } else {
-                for (m, &x) in self.mid.iter_mut().zip(&self.frame) {
-                    *m += x * scale;
-                }
+        // The channels share one transform (see `Stft`), and the mid frame is their mean.
+        self.inputs[0].copy_latest(&mut self.frame);
+        let at = slot * self.spectrum_len;
+        let spectrum = &mut self.spectra[at..at + self.spectrum_len];
+        if self.channels == 2 {
+            self.inputs[1].copy_latest(&mut self.frame_b);
+            self.stft.analyze(&self.frame, Some(&self.frame_b), spectrum);
+            for ((m, &a), &b) in self.mid.iter_mut().zip(&self.frame).zip(&self.frame_b) {
+                *m = 0.5 * (a + b);
             }
+        } else {
+            self.stft.analyze(&self.frame, None, spectrum);
+            self.mid.copy_from_slice(&self.frame);
         }
         self.hpss
             .push(&self.mid, &mut self.mask_h, &mut self.mask_p);
@@ -593,40 +600,68 @@ impl Separator {
         // hops before that (for frame 0, one of them lies before the stream: the ring wraps it
         // onto positions that are read, and discarded, before the output starts).
         let start = ((j + 1) * self.hop as u64).wrapping_sub(2 * self.hop as u64) as usize;
-        let ola_len = self.ola_mask + 1;
         let n = 2 * self.hop;
         let first = start & self.ola_mask;
-        let split = (ola_len - first).min(n);
-        for c in 0..self.channels {
-            let at = (c * slots + jslot) * bins;
+        let at = jslot * self.spectrum_len;
+        let spectrum = &self.spectra[at..at + self.spectrum_len];
+        let (re, im) = (&mut self.chunk[..n], &mut self.chunk_im[..n]);
+        let (channels, ola_len) = (self.channels, self.ola_mask + 1);
+        // Where each signal's ring starts.
+        let ring = |kind: usize, c: usize| (kind * channels + c) * ola_len;
+        // Each transform returns two signals (see `Stft`): a stereo frame's two channels of one
+        // signal, or a mono frame's two signals.
+        if self.channels == 2 {
             for (kind, mask) in [
                 (SYN_HARMONIC, &self.mask_h),
                 (SYN_PERCUSSIVE, &self.mask_p),
                 (SYN_MELODY, &self.mask_m),
                 (SYN_MIX, &self.mask_mix),
             ] {
-                if !with_stems && kind != SYN_MIX {
+                if kind == SYN_MIX && unity {
                     continue;
                 }
-                self.chunk.fill(0.0);
-                if kind == SYN_MIX && unity {
-                    // Frame `j` ended `lookahead` hops ago.
-                    // Its last two hops go through `frame`, free once the frames are analysed.
-                    let ago = self.lookahead * self.hop;
-                    let tail = &mut self.frame[..2 * self.hop];
-                    self.inputs[c].copy_ending(ago, tail);
-                    self.stft.pass_through(tail, &mut self.chunk);
-                } else {
-                    self.stft
-                        .synthesize(&self.spectra[at..at + bins], mask, &mut self.chunk);
+                if with_stems || kind == SYN_MIX {
+                    self.stft.synthesize(spectrum, mask, None, re, im);
+                    add_wrapped(&mut self.ola[ring(kind, 0)..][..ola_len], first, re);
+                    add_wrapped(&mut self.ola[ring(kind, 1)..][..ola_len], first, im);
                 }
-                let ring = &mut self.ola[(kind * self.channels + c) * ola_len..][..ola_len];
-                for (o, &y) in ring[first..first + split].iter_mut().zip(&self.chunk) {
-                    *o += y;
+            }
+        } else {
+            if with_stems {
+                let (h, p) = (&self.mask_h, &self.mask_p);
+                self.stft.synthesize(spectrum, h, Some(p), re, im);
+                add_wrapped(&mut self.ola[ring(SYN_HARMONIC, 0)..][..ola_len], first, re);
+                add_wrapped(&mut self.ola[ring(SYN_PERCUSSIVE, 0)..][..ola_len], first, im);
+            }
+            match (with_stems, unity) {
+                (true, true) => {
+                    self.stft.synthesize(spectrum, &self.mask_m, None, re, im);
+                    add_wrapped(&mut self.ola[ring(SYN_MELODY, 0)..][..ola_len], first, re);
                 }
-                for (o, &y) in ring[..n - split].iter_mut().zip(&self.chunk[split..]) {
-                    *o += y;
+                (true, false) => {
+                    let (m, mix) = (&self.mask_m, &self.mask_mix);
+                    self.stft.synthesize(spectrum, m, Some(mix), re, im);
+                    add_wrapped(&mut self.ola[ring(SYN_MELODY, 0)..][..ola_len], first, re);
+                    add_wrapped(&mut self.ola[ring(SYN_MIX, 0)..][..ola_len], first, im);
                 }
+                (false, false) => {
+                    self.stft.synthesize(spectrum, &self.mask_mix, None, re, im);
+                    add_wrapped(&mut self.ola[ring(SYN_MIX, 0)..][..ola_len], first, re);
+                }
+                (false, true) => {}
+            }
+        }
+        if unity {
+            for c in 0..self.channels {
+                // Frame `j` ended `lookahead` hops ago.
+                // Its last two hops go through `frame`, free once the frames are analysed.
+                let ago = self.lookahead * self.hop;
+                let tail = &mut self.frame[..n];
+                self.inputs[c].copy_ending(ago, tail);
+                let chunk = &mut self.chunk[..n];
+                chunk.fill(0.0);
+                self.stft.pass_through(tail, chunk);
+                add_wrapped(&mut self.ola[ring(SYN_MIX, c)..][..ola_len], first, &self.chunk[..n]);
             }
         }
     }
@@ -647,6 +682,17 @@ impl Separator {
         self.comb.reset();
         self.ola.fill(0.0);
         self.gains = initial;
+    }
+}
+
+/// Adds `chunk` into `ring` from index `first` on, wrapping at the ring's end.
+fn add_wrapped(ring: &mut [f32], first: usize, chunk: &[f32]) {
+    let split = (ring.len() - first).min(chunk.len());
+    for (o, &y) in ring[first..first + split].iter_mut().zip(chunk) {
+        *o += y;
+    }
+    for (o, &y) in ring[..chunk.len() - split].iter_mut().zip(&chunk[split..]) {
+        *o += y;
     }
 }
 
