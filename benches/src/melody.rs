@@ -23,8 +23,8 @@ pub struct MelodyArgs {
     /// Folder of NAME.mix.flac + NAME.melody.f0.csv (default: the dev corpus's separation/).
     #[arg(long)]
     pub corpus: Option<PathBuf>,
-    /// Hop, samples (the separator's hop).
-    #[arg(long, default_value_t = 256)]
+    /// Hop, samples (the engine's melody hop at 44.1 kHz: two separation hops).
+    #[arg(long, default_value_t = 512)]
     pub hop: usize,
     /// Analysis window, seconds.
     #[arg(long)]

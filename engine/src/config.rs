@@ -533,9 +533,10 @@ impl SeparationConfig {
     }
 }
 
-/// Melody tracking in a mix (see [`crate::melody`]): the predominant pitch, one frame per
-/// separation hop ([`SeparationConfig::hop_samples`]). It runs when `enabled` (sending
-/// [`Event::Melody`](crate::Event::Melody)) or when separation is on (driving the melody comb).
+/// Melody tracking in a mix (see [`crate::melody`]): the predominant pitch, one frame per two
+/// separation hops ([`SeparationConfig::hop_samples`]; 512 samples at 44.1 and 48 kHz). It runs
+/// when `enabled` (sending [`Event::Melody`](crate::Event::Melody)) or when separation is on
+/// (driving the melody comb).
 ///
 /// ```
 /// use cochlea_engine::{Engine, EngineConfig, Output};
@@ -543,7 +544,8 @@ impl SeparationConfig {
 /// config.melody.enabled = true;
 /// let (engine, _events) = Engine::new(config).unwrap();
 /// // Half the 40 ms window plus one hop of decoder lag.
-/// assert_eq!(engine.latency_samples(Output::Melody), 882 + 256);
+/// assert_eq!(engine.melody_hop_samples(), 512);
+/// assert_eq!(engine.latency_samples(Output::Melody), 882 + 512);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MelodyTrackConfig {

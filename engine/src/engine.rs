@@ -14,6 +14,11 @@ use crate::sanitize::sanitize;
 use crate::separation::f0::MelodyStage;
 use crate::separation::{Separator, StemOutputs};
 
+/// The melody tracker's hop in separation hops (11.6 ms at 44.1 kHz): finer costs twice as much
+/// and tracks no better (on the dev mixes, hop 256 against 512 at 44.1 kHz: RPA 0.886 / 0.896,
+/// melody stem SDR 10.75 / 11.13 dB).
+const MELODY_HOPS: usize = 2;
+
 /// An output whose latency can be asked for with [`Engine::latency_samples`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -95,24 +100,33 @@ impl Engine {
             .map(|p| NoteTracker::new(p.hop(), sr));
         let sep_hop = config.separation.hop_samples(sr);
         let mut melody = (config.melody.enabled || config.separation.enabled)
-            .then(|| MelodyStage::new(sr, sep_hop, &config.melody.tracker));
+            .then(|| MelodyStage::new(sr, MELODY_HOPS * sep_hop, &config.melody.tracker));
         let separator = if config.separation.enabled {
-            // The comb of frame j needs the melody frame describing j's instant, one hop before
-            // its end; the tracker describes `delay` before what it has heard. Enough
-            // look-ahead makes it available in time.
-            let need = melody
-                .as_ref()
-                .map_or(0, |m| m.delay_samples().div_ceil(sep_hop).saturating_sub(1));
-            // With a frame of look-ahead to spare (the defaults have two), the tracker's frames
-            // are computed half a hop after the separator's, keyed to the stream position (so
-            // results do not depend on the block size): the blocks that complete a separation
-            // frame no longer run the tracker too. Not when melody events are sent: they would
-            // leave half a hop later.
-            if !config.melody.enabled && config.separation.lookahead_frames as usize > need {
+            // The comb of frame j needs the melody frame nearest to j's instant (one hop before
+            // its end): up to half a melody hop later, and the tracker describes `delay` before
+            // what it has heard, computed `offset` after its hop. Enough look-ahead makes it
+            // available in time.
+            let timing = melody.as_ref().map(|m| (m.hop(), m.delay_samples()));
+            let need = |offset: usize| {
+                timing.map_or(0, |(hop, delay)| {
+                    (hop / 2 + delay + offset)
+                        .div_ceil(sep_hop)
+                        .saturating_sub(1)
+                })
+            };
+            // When the look-ahead allows, the tracker's frames are computed half a separation
+            // hop after the separator's, keyed to the stream position (so results do not depend
+            // on the block size): the blocks that complete a separation frame no longer run the
+            // tracker too. Not when melody events are sent: they would leave half a hop later.
+            let offset = sep_hop / 2;
+            let defer = !config.melody.enabled
+                && config.separation.lookahead_frames as usize >= need(offset);
+            if defer {
                 if let Some(m) = &mut melody {
-                    m.defer(sep_hop / 2);
+                    m.defer(offset);
                 }
             }
+            let need = need(if defer { offset } else { 0 });
             Some(Separator::with_min_lookahead(
                 &config.separation,
                 sr,
@@ -180,7 +194,7 @@ impl Engine {
         }
     }
 
-    /// The melody (and separation) hop in samples (0 if neither melody nor separation is on).
+    /// The melody hop in samples, two separation hops (0 if neither melody nor separation is on).
     pub fn melody_hop_samples(&self) -> usize {
         self.melody.as_ref().map_or(0, |m| m.hop())
     }

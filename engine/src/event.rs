@@ -34,7 +34,8 @@ pub enum Event {
         /// probability within a quarter tone of it (0 to 1).
         confidence: f32,
     },
-    /// One frame of the melody (predominant pitch) tracker, one per separation hop.
+    /// One frame of the melody (predominant pitch) tracker, one per melody hop
+    /// ([`Engine::melody_hop_samples`](crate::Engine::melody_hop_samples)).
     Melody {
         /// Stream position the frame describes (the centre of its analysis window, less the
         /// tracker's decision lag).

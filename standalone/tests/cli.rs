@@ -910,8 +910,8 @@ fn melody_csv_follows_the_melody_of_a_mix() {
             (t.parse().unwrap(), f.parse().unwrap())
         })
         .collect();
-    // One row per 256-sample hop, evenly spaced.
-    let step = 256.0 / 44_100.0;
+    // One row per 512-sample melody hop, evenly spaced.
+    let step = 512.0 / 44_100.0;
     assert!(rows
         .windows(2)
         .all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));

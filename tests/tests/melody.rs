@@ -15,7 +15,8 @@ use cochlea_tests::signals::noise;
 static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 const SR: u32 = 44_100;
-const HOP: usize = 256;
+/// The engine's melody hop at 44.1 kHz (two separation hops).
+const HOP: usize = 512;
 
 /// A harmonic tone (`harmonics` partials, 1/h roll-off) at `f0` Hz, `amp` peak-ish, from
 /// `start` to `end` samples into `out`, with 10 ms fades.
@@ -116,7 +117,7 @@ fn a_melody_over_a_chord_is_tracked_within_50_cents() {
     let x = melody_over_chord(SR);
     let mut p = PredominantPitch::new(SR, HOP, &MelodyConfig::default());
     let frames = run(&mut p, &x, SR);
-    assert_tracks_melody(&frames, "44.1 kHz, hop 256");
+    assert_tracks_melody(&frames, "44.1 kHz, hop 512");
 }
 
 #[test]
@@ -132,7 +133,8 @@ fn every_sample_rate_and_hop_in_range_works() {
         let x = melody_over_chord(sr);
         let mut p = PredominantPitch::new(sr, hop, &MelodyConfig::default());
         let delay_s = p.delay_samples() as f64 / sr as f64;
-        assert!(delay_s <= 0.031, "{sr} Hz hop {hop}: delay {delay_s} s");
+        // Half the 40 ms window and at most the 12 ms lag.
+        assert!(delay_s <= 0.032, "{sr} Hz hop {hop}: delay {delay_s} s");
         let frames = run(&mut p, &x, sr);
         assert_tracks_melody(&frames, &format!("{sr} Hz, hop {hop}"));
     }
@@ -317,12 +319,12 @@ fn score_mix(name: &str) -> (f64, f64, f64, f64) {
 fn accuracy_floors_on_the_in_repo_mixes() {
     // Floors just under what was measured (RPA voiced-only, RPA mir_eval, VR, VFA ceiling).
     let floors = [
-        // Measured: 0.881 0.891 0.960 0.117
+        // Measured: 0.882 0.896 0.960 0.117
         ("ma000_flute_piano", 0.86, 0.87, 0.94, 0.14),
-        // Measured: 0.811 0.860 0.916 0.110
-        ("ma004_oboe_epiano", 0.79, 0.84, 0.89, 0.13),
-        // Measured: 0.623 0.674 0.805 0.264 (the hardest of the twelve dev mixes)
-        ("ma010_englhorn_organ", 0.60, 0.65, 0.78, 0.29),
+        // Measured: 0.803 0.874 0.900 0.114
+        ("ma004_oboe_epiano", 0.78, 0.85, 0.88, 0.14),
+        // Measured: 0.629 0.682 0.801 0.287 (the hardest of the twelve dev mixes)
+        ("ma010_englhorn_organ", 0.60, 0.66, 0.78, 0.31),
     ];
     for (name, rpa, rpa_guess, vr, vfa) in floors {
         let s = score_mix(name);

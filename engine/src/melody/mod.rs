@@ -24,14 +24,14 @@
 //! # Timing
 //! [`PredominantPitch::push_hop`] appends one hop and returns the frame describing the instant
 //! `delay_samples()` before the end of what has been pushed: the centre of the analysis
-//! window, plus the decoder's lag. With the defaults (a 40 ms window, a lag of 10 ms rounded
-//! down to whole hops), at 44.1 kHz with a 256-sample hop that is
-//! `882 + 1 * 256 = 1138` samples (25.8 ms); at 48 kHz with 256, `960 + 256 = 1216` (25.3 ms).
+//! window, plus the decoder's lag. With the defaults (a 40 ms window, a lag of 12 ms rounded
+//! down to whole hops), at 44.1 kHz with the engine's 512-sample hop that is
+//! `882 + 1 * 512 = 1394` samples (31.6 ms); at 48 kHz, `960 + 512 = 1472` (30.7 ms).
 //!
 //! ```
 //! use cochlea_engine::melody::{MelodyConfig, PredominantPitch};
 //! let sr = 44_100;
-//! let mut tracker = PredominantPitch::new(sr, 256, &MelodyConfig::default());
+//! let mut tracker = PredominantPitch::new(sr, 512, &MelodyConfig::default());
 //! // A harmonic tone at 440 Hz for one second.
 //! let tone: Vec<f32> = (0..sr as usize)
 //!     .map(|i| {
@@ -40,7 +40,7 @@
 //!     })
 //!     .collect();
 //! let mut last = Default::default();
-//! for hop in tone.chunks_exact(256) {
+//! for hop in tone.chunks_exact(512) {
 //!     last = tracker.push_hop(hop);
 //! }
 //! assert!(last.voiced);
@@ -121,7 +121,7 @@ impl Default for MelodyConfig {
             fmin_hz: 80.0,
             fmax_hz: 1600.0,
             window_s: 0.040,
-            lag_s: 0.010,
+            lag_s: 0.012,
             harmonics: 20,
             harmonic_weight: 0.8,
             magnitude_power: 0.5,
@@ -239,10 +239,10 @@ pub struct MelodyFrame {
 ///
 /// ```
 /// use cochlea_engine::melody::{MelodyConfig, PredominantPitch};
-/// let mut p = PredominantPitch::new(48_000, 512, &MelodyConfig::default());
-/// let frame = p.push_hop(&[0.0; 512]);
+/// let mut p = PredominantPitch::new(48_000, 1024, &MelodyConfig::default());
+/// let frame = p.push_hop(&[0.0; 1024]);
 /// assert!(!frame.voiced);
-/// // Half the 40 ms window; the 10 ms lag is less than one 512-sample hop, so no lag.
+/// // Half the 40 ms window; the 12 ms lag is less than one 1024-sample hop, so no lag.
 /// assert_eq!(p.delay_samples(), 960);
 /// ```
 pub struct PredominantPitch {

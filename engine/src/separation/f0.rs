@@ -1,7 +1,7 @@
 //! The melody's fundamental for the comb, from the engine's predominant-pitch tracker
-//! ([`PredominantPitch`]): the tracker runs on the mono mix at the separation hop, its frames
-//! are kept in a small ring by the instant they describe, and the separator asks for the frame
-//! nearest to each of its own frames' instants.
+//! ([`PredominantPitch`]): the tracker runs on the mono mix every second separation hop, its
+//! frames are kept in a small ring by the instant they describe, and the separator asks for the
+//! frame nearest to each of its own frames' instants.
 
 use crate::framer::{History, Hopper};
 use crate::melody::{MelodyConfig, MelodyFrame, PredominantPitch};
