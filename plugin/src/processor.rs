@@ -251,7 +251,8 @@ impl Processor {
             (2, Some(a), Some(b)) => {
                 let mut out = [a, b];
                 let r = if with_stems {
-                    self.engine.process_stems(&inputs, &mut out, &mut self.stems)
+                    self.engine
+                        .process_stems(&inputs, &mut out, &mut self.stems)
                 } else {
                     self.engine.process(&inputs, &mut out)
                 };

@@ -52,7 +52,11 @@ fn run_without(
             .iter_mut()
             .enumerate()
             .map(|(k, s)| {
-                let range = if absent.contains(&k) { 0..0 } else { pos..pos + n };
+                let range = if absent.contains(&k) {
+                    0..0
+                } else {
+                    pos..pos + n
+                };
                 s.iter_mut().map(|c| &mut c[range.clone()]).collect()
             })
             .collect();

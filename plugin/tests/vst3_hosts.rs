@@ -107,11 +107,18 @@ fn run_host(
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let layout_channels = result["layout_channels"].as_u64().unwrap() as usize;
-    assert_eq!(samples.len(), layout_channels * frames, "{host}: output length");
+    assert_eq!(
+        samples.len(),
+        layout_channels * frames,
+        "{host}: output length"
+    );
     let mut rows: Vec<Vec<f32>> = samples.chunks(frames).map(<[f32]>::to_vec).collect();
     let stem_rows = rows.split_off(channels);
     let output = rows;
-    let stems = stem_rows.chunks(channels).map(<[Vec<f32>]>::to_vec).collect();
+    let stems = stem_rows
+        .chunks(channels)
+        .map(<[Vec<f32>]>::to_vec)
+        .collect();
     let notes = result["notes"]
         .as_array()
         .unwrap()

@@ -229,7 +229,10 @@ fn the_mix_without_stems_equals_the_mix_with_them() {
     }
     assert!(out[0] == with.mix[0] && out[1] == with.mix[1]);
     let lat = e.latency_samples(Output::Audio);
-    assert!(error_db(&out[0][lat..], &l[..l.len() - lat]) > -20.0, "gains had no effect");
+    assert!(
+        error_db(&out[0][lat..], &l[..l.len() - lat]) > -20.0,
+        "gains had no effect"
+    );
 }
 
 #[test]

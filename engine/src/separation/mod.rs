@@ -555,7 +555,8 @@ impl Separator {
         let spectrum = &mut self.spectra[at..at + self.spectrum_len];
         if self.channels == 2 {
             self.inputs[1].copy_latest(&mut self.frame_b);
-            self.stft.analyze(&self.frame, Some(&self.frame_b), spectrum);
+            self.stft
+                .analyze(&self.frame, Some(&self.frame_b), spectrum);
             for ((m, &a), &b) in self.mid.iter_mut().zip(&self.frame).zip(&self.frame_b) {
                 *m = 0.5 * (a + b);
             }
@@ -631,7 +632,11 @@ impl Separator {
                 let (h, p) = (&self.mask_h, &self.mask_p);
                 self.stft.synthesize(spectrum, h, Some(p), re, im);
                 add_wrapped(&mut self.ola[ring(SYN_HARMONIC, 0)..][..ola_len], first, re);
-                add_wrapped(&mut self.ola[ring(SYN_PERCUSSIVE, 0)..][..ola_len], first, im);
+                add_wrapped(
+                    &mut self.ola[ring(SYN_PERCUSSIVE, 0)..][..ola_len],
+                    first,
+                    im,
+                );
             }
             match (with_stems, unity) {
                 (true, true) => {
@@ -661,7 +666,11 @@ impl Separator {
                 let chunk = &mut self.chunk[..n];
                 chunk.fill(0.0);
                 self.stft.pass_through(tail, chunk);
-                add_wrapped(&mut self.ola[ring(SYN_MIX, c)..][..ola_len], first, &self.chunk[..n]);
+                add_wrapped(
+                    &mut self.ola[ring(SYN_MIX, c)..][..ola_len],
+                    first,
+                    &self.chunk[..n],
+                );
             }
         }
     }

@@ -120,8 +120,7 @@ impl Stft {
     pub(crate) fn analyze(&mut self, a: &[f32], b: Option<&[f32]>, out: &mut [Complex32]) {
         match b {
             Some(b) => {
-                for (((t, &x), &y), &w) in self.input.iter_mut().zip(a).zip(b).zip(&self.analysis)
-                {
+                for (((t, &x), &y), &w) in self.input.iter_mut().zip(a).zip(b).zip(&self.analysis) {
                     *t = Complex32::new(x * w, y * w);
                 }
             }
@@ -178,8 +177,11 @@ impl Stft {
                 }
             }
         }
-        self.inv
-            .process_outofplace_with_scratch(&mut self.input, &mut self.output, &mut self.scratch);
+        self.inv.process_outofplace_with_scratch(
+            &mut self.input,
+            &mut self.output,
+            &mut self.scratch,
+        );
         let start = k - 2 * self.hop;
         let tail = self.output[start..].iter().zip(&self.synthesis[start..]);
         for ((r, i), (y, &w)) in re.iter_mut().zip(im.iter_mut()).zip(tail) {
@@ -228,7 +230,9 @@ mod tests {
             seed as f32 / u32::MAX as f32 - 0.5
         };
         let a: Vec<f32> = (0..k).map(|i| (i as f32 * 0.05).sin() + noise()).collect();
-        let b: Vec<f32> = (0..k).map(|i| 0.3 * (i as f32 * 0.21).cos() + noise()).collect();
+        let b: Vec<f32> = (0..k)
+            .map(|i| 0.3 * (i as f32 * 0.21).cos() + noise())
+            .collect();
         let m1: Vec<f32> = (0..=k / 2).map(|_| noise() + 0.5).collect();
         let m2: Vec<f32> = (0..=k / 2).map(|_| noise() + 0.5).collect();
         // The reference: a real FFT, the mask, a real inverse FFT and the synthesis window.
@@ -247,7 +251,11 @@ mod tests {
         let mut z = vec![Complex32::default(); stft.len()];
         let (mut re, mut im) = (vec![0.0; 2 * hop], vec![0.0; 2 * hop]);
         let close = |x: &[f32], y: &[f32]| {
-            let err = x.iter().zip(y).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            let err = x
+                .iter()
+                .zip(y)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
             assert!(err < 1e-5, "{err}");
             assert!(y.iter().any(|y| y.abs() > 0.01));
         };
