@@ -65,8 +65,7 @@ impl Comb {
             let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
             for (b, o) in out.iter_mut().enumerate().take(hi + 1).skip(lo) {
                 let d = (b as f32 * self.bin_hz - centre) / width;
-                let w = 0.5 * (1.0 + (std::f32::consts::PI * d).cos());
-                *o = o.max(w);
+                *o = o.max(raised_cosine(d));
             }
             k += 1.0;
         }
@@ -81,9 +80,31 @@ impl Comb {
     }
 }
 
+/// `0.5 (1 + cos(pi d))` for `|d| <= 1`, as `cos(pi d / 2)^2` with the cosine's Taylor series
+/// to the 10th power (error under 1e-6): a fraction of `cosf`'s cost, and the loop vectorises.
+#[inline]
+fn raised_cosine(d: f32) -> f32 {
+    let y2 = (std::f32::consts::FRAC_PI_2 * d).powi(2);
+    let c = 1.0
+        + y2 * (-1.0 / 2.0
+            + y2 * (1.0 / 24.0 + y2 * (-1.0 / 720.0 + y2 * (1.0 / 40_320.0 - y2 / 3_628_800.0))));
+    c * c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raised_cosine_matches_the_cosine() {
+        for i in -1000..=1000 {
+            let d = i as f64 / 1000.0;
+            let exact = 0.5 * (1.0 + (std::f64::consts::PI * d).cos());
+            let err = (raised_cosine(d as f32) as f64 - exact).abs();
+            assert!(err < 1e-6, "{d}: {err}");
+        }
+        assert_eq!(raised_cosine(0.0), 1.0);
+    }
 
     #[test]
     fn comb_claims_the_partials_and_nothing_between() {

@@ -2,10 +2,11 @@
 //! percussive separation of audio signals", ISMIR 2014), made causal with an explicit
 //! look-ahead.
 //!
-//! Per bin, on the magnitudes `A` of the mid signal's frame under the squared analysis window
-//! (see [`MaskAnalyzer`]):
+//! Per band (single bins up to about 3.7 kHz, wider above: see [`Bands`]), on the magnitudes `A`
+//! of the mid signal's frame under the squared analysis window (see [`MaskAnalyzer`]):
 //! - a first harmonic estimate `H1`: the `q` percentile of `A` over the past `history_s` and
-//!   the `lookahead` frames after the frame being decided (a causal median alone lags behind
+//!   the `lookahead` frames after the frame being decided, every second frame of them (see
+//!   [`PERCENTILE_STRIDE`]) (a causal median alone lags behind
 //!   note changes; the look-ahead and a percentile above 50 let a sustained partial win as soon
 //!   as it has lasted a few frames), to within a 32nd of an octave (see
 //!   [`TimePercentile`]);
@@ -17,7 +18,7 @@
 //!   short its past (`median(A[j..=j+la]) * (A[j+la] / max(A[j..=j+la]))^5`); a
 //!   percussive hit decays within those frames;
 //! - soft masks `MH = H^p / (H^p + (bH P)^p)`, `MP = P^p / (P^p + (bP H)^p)`, residual
-//!   `1 - MH - MP` (zero when both margins are 1).
+//!   `1 - MH - MP` (zero when both margins are 1), interpolated from the bands to the bins.
 
 use std::sync::Arc;
 
@@ -30,6 +31,12 @@ use super::rank::{FrequencyMedian, Lanes, SelectionNetwork, TimePercentile, LANE
 /// Share of the other estimate removed before the refinement step: all of it (what one
 /// estimate explains is not evidence for the other).
 const REFINE_GAIN: f64 = 1.0;
+
+/// The time percentiles take every this many frames, and hold their value in between: over a
+/// second of history the percentile of every second frame separates as well as that of every
+/// frame (stem SDR median on the dev corpus, harmonic 9.11 / 9.14 dB, percussive 9.22 / 9.24 dB
+/// with every frame / every second), at half the cost.
+const PERCENTILE_STRIDE: usize = 2;
 
 /// The mid frame's magnitudes for the masks. The synthesis spectra use the analysis window
 /// `wa` of the low-delay STFT, whose short falling sqrt-Hann edge leaks a strong partial across
@@ -117,6 +124,9 @@ pub(crate) struct Hpss {
     newest: usize,
     /// The number of bands.
     bands: usize,
+    /// Frames pushed since the start (or reset): the time percentiles take every
+    /// `PERCENTILE_STRIDE`th.
+    count: usize,
     raw_time: TimePercentile,
     refined_time: TimePercentile,
     freq: FrequencyMedian,
@@ -131,7 +141,7 @@ pub(crate) struct Hpss {
 
 impl Hpss {
     pub(crate) fn new(s: &HpssSettings) -> Self {
-        let window = s.history_frames + s.lookahead + 1;
+        let window = (s.history_frames + s.lookahead + 1).div_ceil(PERCENTILE_STRIDE);
         let analyzer = MaskAnalyzer::new(s.frame_len, s.hop);
         let spectrum_bins = analyzer.bins();
         let grid = Bands::new(spectrum_bins);
@@ -151,6 +161,7 @@ impl Hpss {
             recent: vec![0.0; (s.lookahead + 1) * bins],
             newest: 0,
             bands: bins,
+            count: 0,
             raw_time: TimePercentile::new(bins, window, s.percentile),
             refined_time: TimePercentile::new(bins, window, s.percentile),
             freq: FrequencyMedian::new(bins, s.width_bins),
@@ -181,8 +192,11 @@ impl Hpss {
         for ((s, &a), &p) in self.scratch.iter_mut().zip(magnitude).zip(&self.p1) {
             *s = (a - self.refine * p).max(0.0);
         }
-        self.raw_time.push(magnitude, &mut self.h1);
-        self.refined_time.push(&self.scratch, &mut self.h2);
+        if self.count % PERCENTILE_STRIDE == 0 {
+            self.raw_time.push(magnitude, &mut self.h1);
+            self.refined_time.push(&self.scratch, &mut self.h2);
+        }
+        self.count += 1;
 
         let a_target = &self.recent[target * bins..(target + 1) * bins];
         for ((s, &a), &h) in self.scratch.iter_mut().zip(a_target).zip(&self.h1) {
@@ -248,6 +262,7 @@ impl Hpss {
     pub(crate) fn reset(&mut self) {
         self.recent.fill(0.0);
         self.newest = 0;
+        self.count = 0;
         self.raw_time.reset();
         self.refined_time.reset();
     }
