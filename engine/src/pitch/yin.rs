@@ -115,7 +115,17 @@ impl Yin {
         let n = self.frame.len();
         // Remove the frame's mean: a DC offset adds nothing to d(τ) in exact arithmetic but
         // costs precision in e₁ + e₂ - 2 r.
-        let mean = self.frame.iter().sum::<f64>() / n as f64;
+        // Summed in four lanes (one chain would wait on each addition): any mean close to the
+        // frame's serves.
+        let mut lanes = [0.0f64; 4];
+        let chunks = self.frame.chunks_exact(4);
+        let rest: f64 = chunks.remainder().iter().sum();
+        for c in chunks {
+            for (l, &x) in lanes.iter_mut().zip(c) {
+                *l += x;
+            }
+        }
+        let mean = (lanes.iter().sum::<f64>() + rest) / n as f64;
         self.energy[0] = 0.0;
         // The running sum stays in a register (read back from memory, each step would wait
         // for the previous store).
