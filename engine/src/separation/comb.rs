@@ -63,9 +63,17 @@ impl Comb {
             let width = (centre * self.width_ratio).max(self.min_width_hz).max(1e-3);
             let lo = (((centre - width) / self.bin_hz).ceil().max(0.0)) as usize;
             let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
-            for (b, o) in out.iter_mut().enumerate().take(hi + 1).skip(lo) {
-                let d = (b as f32 * self.bin_hz - centre) / width;
-                *o = o.max(raised_cosine(d));
+            if lo > hi {
+                k += 1.0;
+                continue;
+            }
+            // Distance from the centre in widths, bin by bin from `lo`.
+            let (step, d0) = (
+                self.bin_hz / width,
+                (lo as f32 * self.bin_hz - centre) / width,
+            );
+            for (i, o) in out[lo..=hi].iter_mut().enumerate() {
+                *o = o.max(raised_cosine(d0 + i as f32 * step));
             }
             k += 1.0;
         }
