@@ -5,11 +5,10 @@
 //! Per band (single bins up to about 3.7 kHz, wider above: see [`Bands`]), on the magnitudes `A`
 //! of the mid signal's frame under the squared analysis window (see [`MaskAnalyzer`]):
 //! - a first harmonic estimate `H1`: the `q` percentile of `A` over the past `history_s` and
-//!   the `lookahead` frames after the frame being decided, every second frame of them (see
-//!   [`PERCENTILE_STRIDE`]) (a causal median alone lags behind
-//!   note changes; the look-ahead and a percentile above 50 let a sustained partial win as soon
-//!   as it has lasted a few frames), to within a 32nd of an octave (see
-//!   [`TimePercentile`]);
+//!   the `lookahead` frames after the frame being decided, every second frame of them
+//!   ([`PERCENTILE_STRIDE`]), to within a 32nd of an octave ([`TimePercentile`]). A causal
+//!   median alone lags behind note changes; the look-ahead and a percentile above 50 let a
+//!   sustained partial win as soon as it has lasted a few frames;
 //! - a first percussive estimate `P1`: the median of `A` across `percussive_width_hz`;
 //! - one refinement step: the harmonic estimate is recomputed from `A - g P1` (what the
 //!   percussive estimate leaves) and the percussive one from `A - g H1`, so that a loud partial
@@ -107,7 +106,7 @@ pub(crate) struct Hpss {
     analyzer: MaskAnalyzer,
     /// The newest frame's magnitudes, per spectrum bin.
     spectrum: Vec<f32>,
-    /// The bands the masks are estimated on; `bins` of them.
+    /// The bands the masks are estimated on; `bands` of them.
     grid: Bands,
     /// The newest frame's magnitudes, per band.
     magnitude: Vec<f32>,

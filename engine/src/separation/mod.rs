@@ -13,9 +13,9 @@
 //!
 //! The harmonic, percussive and melody stems are resynthesised (inverse FFT, weighted
 //! overlap-add; two real signals share each complex transform: a stereo frame's channels, or two
-//! stems of a mono one); the residual is the delayed input minus the harmonic and percussive stems and
-//! the accompaniment the delayed input minus the melody, so each split sums to the input
-//! exactly. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
+//! stems of a mono one); the residual is the delayed input minus the harmonic and percussive
+//! stems and the accompaniment the delayed input minus the melody, so each split sums to the
+//! input exactly. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
 //! the gains glided per frame (20 ms time constant): with every gain at 1 it is the input,
 //! delayed.
 //!
@@ -446,8 +446,8 @@ impl Separator {
     /// Processes one block: `input` and `output` hold one slice per channel, of equal lengths.
     /// `output` receives the mix, `stems` (if given) each stem. Without `stems` only the mix is
     /// resynthesised (at most one inverse FFT per frame instead of two or three, none at unity
-    /// gains), so stems asked for
-    /// after blocks without are complete from [`latency_samples`](Self::latency_samples) later.
+    /// gains), so stems asked for after blocks without are complete from
+    /// [`latency_samples`](Self::latency_samples) later.
     /// `gains` are the target stem gains (indexed by [`Stem`] as `usize`, clamped to 0..=4).
     /// `f0(instant)` is asked, once per frame, for the melody's fundamental in Hz at stream
     /// position `instant` (0 when unvoiced); positions only increase.
