@@ -60,11 +60,7 @@ impl Bands {
     pub(crate) fn pool(&self, spectrum: &[f32], bands: &mut [f32]) {
         for (v, e) in bands.iter_mut().zip(self.edges.windows(2)) {
             let band = &spectrum[e[0]..e[1]];
-            *v = if band.len() == 1 {
-                band[0]
-            } else {
-                band.iter().sum::<f32>() / band.len() as f32
-            };
+            *v = band.iter().sum::<f32>() / band.len() as f32;
         }
     }
 

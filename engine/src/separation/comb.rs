@@ -63,17 +63,13 @@ impl Comb {
             let width = (centre * self.width_ratio).max(self.min_width_hz).max(1e-3);
             let lo = (((centre - width) / self.bin_hz).ceil().max(0.0)) as usize;
             let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
-            if lo > hi {
-                k += 1.0;
-                continue;
-            }
-            // Distance from the centre in widths, bin by bin from `lo`.
-            let (step, d0) = (
-                self.bin_hz / width,
-                (lo as f32 * self.bin_hz - centre) / width,
-            );
-            for (i, o) in out[lo..=hi].iter_mut().enumerate() {
-                *o = o.max(raised_cosine(d0 + i as f32 * step));
+            if lo <= hi {
+                // Distance from the centre in widths, bin by bin from `lo`.
+                let step = self.bin_hz / width;
+                let d0 = (lo as f32 * self.bin_hz - centre) / width;
+                for (i, o) in out[lo..=hi].iter_mut().enumerate() {
+                    *o = o.max(raised_cosine(d0 + i as f32 * step));
+                }
             }
             k += 1.0;
         }

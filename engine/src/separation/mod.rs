@@ -510,7 +510,7 @@ impl Separator {
             // Each signal's finished samples leave its ring, which is cleared behind them for
             // the frames to come.
             for kind in 0..SYNTH {
-                let ring = &mut self.ola[(kind * self.channels + c) * ola_len..][..ola_len];
+                let ring = ring_mut(&mut self.ola, ola_len, self.channels, kind, c);
                 let out = &mut self.span[kind * hop..kind * hop + n];
                 out[..split].copy_from_slice(&ring[first..first + split]);
                 out[split..].copy_from_slice(&ring[..n - split]);
@@ -606,9 +606,10 @@ impl Separator {
         let at = jslot * self.spectrum_len;
         let spectrum = &self.spectra[at..at + self.spectrum_len];
         let (re, im) = (&mut self.chunk[..n], &mut self.chunk_im[..n]);
-        let (channels, ola_len) = (self.channels, self.ola_mask + 1);
-        // Where each signal's ring starts.
-        let ring = |kind: usize, c: usize| (kind * channels + c) * ola_len;
+        let (channels, ola_len, ola) = (self.channels, self.ola_mask + 1, &mut self.ola);
+        let mut add = |kind: usize, c: usize, chunk: &[f32]| {
+            add_wrapped(ring_mut(ola, ola_len, channels, kind, c), first, chunk);
+        };
         // Each transform returns two signals (see `Stft`): a stereo frame's two channels of one
         // signal, or a mono frame's two signals.
         if self.channels == 2 {
@@ -618,59 +619,47 @@ impl Separator {
                 (SYN_MELODY, &self.mask_m),
                 (SYN_MIX, &self.mask_mix),
             ] {
-                if kind == SYN_MIX && unity {
-                    continue;
-                }
-                if with_stems || kind == SYN_MIX {
+                let wanted = if kind == SYN_MIX { !unity } else { with_stems };
+                if wanted {
                     self.stft.synthesize(spectrum, mask, None, re, im);
-                    add_wrapped(&mut self.ola[ring(kind, 0)..][..ola_len], first, re);
-                    add_wrapped(&mut self.ola[ring(kind, 1)..][..ola_len], first, im);
+                    add(kind, 0, re);
+                    add(kind, 1, im);
                 }
             }
         } else {
             if with_stems {
                 let (h, p) = (&self.mask_h, &self.mask_p);
                 self.stft.synthesize(spectrum, h, Some(p), re, im);
-                add_wrapped(&mut self.ola[ring(SYN_HARMONIC, 0)..][..ola_len], first, re);
-                add_wrapped(
-                    &mut self.ola[ring(SYN_PERCUSSIVE, 0)..][..ola_len],
-                    first,
-                    im,
-                );
+                add(SYN_HARMONIC, 0, re);
+                add(SYN_PERCUSSIVE, 0, im);
             }
             match (with_stems, unity) {
                 (true, true) => {
                     self.stft.synthesize(spectrum, &self.mask_m, None, re, im);
-                    add_wrapped(&mut self.ola[ring(SYN_MELODY, 0)..][..ola_len], first, re);
+                    add(SYN_MELODY, 0, re);
                 }
                 (true, false) => {
                     let (m, mix) = (&self.mask_m, &self.mask_mix);
                     self.stft.synthesize(spectrum, m, Some(mix), re, im);
-                    add_wrapped(&mut self.ola[ring(SYN_MELODY, 0)..][..ola_len], first, re);
-                    add_wrapped(&mut self.ola[ring(SYN_MIX, 0)..][..ola_len], first, im);
+                    add(SYN_MELODY, 0, re);
+                    add(SYN_MIX, 0, im);
                 }
                 (false, false) => {
                     self.stft.synthesize(spectrum, &self.mask_mix, None, re, im);
-                    add_wrapped(&mut self.ola[ring(SYN_MIX, 0)..][..ola_len], first, re);
+                    add(SYN_MIX, 0, re);
                 }
                 (false, true) => {}
             }
         }
         if unity {
+            // Frame `j` ended `lookahead` hops ago. Its last two hops go through `frame`, free
+            // once the frames are analysed.
+            let ago = self.lookahead * self.hop;
+            let tail = &mut self.frame[..n];
             for c in 0..self.channels {
-                // Frame `j` ended `lookahead` hops ago.
-                // Its last two hops go through `frame`, free once the frames are analysed.
-                let ago = self.lookahead * self.hop;
-                let tail = &mut self.frame[..n];
                 self.inputs[c].copy_ending(ago, tail);
-                let chunk = &mut self.chunk[..n];
-                chunk.fill(0.0);
-                self.stft.pass_through(tail, chunk);
-                add_wrapped(
-                    &mut self.ola[ring(SYN_MIX, c)..][..ola_len],
-                    first,
-                    &self.chunk[..n],
-                );
+                self.stft.pass_through(tail, re);
+                add(SYN_MIX, c, re);
             }
         }
     }
@@ -692,6 +681,12 @@ impl Separator {
         self.ola.fill(0.0);
         self.gains = initial;
     }
+}
+
+/// Signal `kind`'s overlap-add ring for channel `c` in `ola`, which holds `SYNTH x channels`
+/// rings of `len` samples.
+fn ring_mut(ola: &mut [f32], len: usize, channels: usize, kind: usize, c: usize) -> &mut [f32] {
+    &mut ola[(kind * channels + c) * len..][..len]
 }
 
 /// Adds `chunk` into `ring` from index `first` on, wrapping at the ring's end.

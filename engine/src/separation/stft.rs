@@ -1,7 +1,8 @@
 //! The streaming STFT of the separator: an asymmetric analysis / synthesis window pair that
 //! reconstructs perfectly at low latency (Mauler and Martin, "A low delay, variable resolution,
 //! perfect reconstruction spectral analysis-synthesis system for speech enhancement", 2007), a
-//! forward FFT per channel and frame, and an inverse FFT with weighted overlap-add.
+//! forward FFT per frame and an inverse FFT per pair of masked signals (see [`Stft`]), with
+//! weighted overlap-add.
 //!
 //! The analysis window spans the whole frame (`K = frame_hops * hop` samples): a long rising
 //! sqrt-Hann and a short falling sqrt-Hann over the last hop, so the spectrum has the frequency
@@ -190,12 +191,12 @@ impl Stft {
         }
     }
 
-    /// Adds to `ola` what [`synthesize`](Self::synthesize) gives with a mask of all ones (the
+    /// Writes to `out` what [`synthesize`](Self::synthesize) gives with a mask of all ones (the
     /// frame itself, to rounding), without the transforms: `tail` (the frame's last `2 * hop`
     /// samples) under the window product.
-    pub(crate) fn pass_through(&self, tail: &[f32], ola: &mut [f32]) {
-        for ((o, &x), &w) in ola.iter_mut().zip(tail).zip(&self.unity) {
-            *o += x * w;
+    pub(crate) fn pass_through(&self, tail: &[f32], out: &mut [f32]) {
+        for ((o, &x), &w) in out.iter_mut().zip(tail).zip(&self.unity) {
+            *o = x * w;
         }
     }
 }
