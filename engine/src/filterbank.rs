@@ -70,7 +70,7 @@ impl LogFilterbank {
     }
 
     /// Writes the band sums of `magnitude` into `out` (length [`LogFilterbank::bands`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply(&self, magnitude: &[f32], out: &mut [f32]) {
         for (b, o) in out.iter_mut().enumerate() {
             let w = &self.weights[self.offsets[b]..self.offsets[b + 1]];

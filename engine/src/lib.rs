@@ -55,6 +55,7 @@ mod params;
 pub mod pitch;
 mod sanitize;
 pub mod separation;
+mod simd;
 mod stft;
 mod tune;
 mod window;

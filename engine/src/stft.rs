@@ -65,27 +65,34 @@ impl Analyzer {
 
     /// Analyses the newest samples of `history`.
     pub(crate) fn analyze(&mut self, history: &History) -> Frame<'_> {
-        history.copy_latest(&mut self.frame);
-        let mut ms = 0.0f32;
-        for ((dst, &x), &w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
-            ms += x * x;
-            *dst = x * w * self.scale;
-        }
-        let n = self.frame.len();
-        self.fft_in[n..].fill(0.0);
-        // Lengths come from the plan itself, so this cannot fail.
-        let _ =
-            self.fft
-                .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
-        // Input is sanitised and clamped, so the plain form cannot overflow (hypot is 5x slower).
-        for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
-            *m = (c.re * c.re + c.im * c.im).sqrt();
-        }
-        Frame {
-            spectrum: &self.spectrum,
-            magnitude: &self.magnitude,
-            mean_square: ms / n as f32,
-        }
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                history.copy_latest(&mut self.frame);
+                let mut ms = 0.0f32;
+                for ((dst, &x), &w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
+                    ms += x * x;
+                    *dst = x * w * self.scale;
+                }
+                let n = self.frame.len();
+                self.fft_in[n..].fill(0.0);
+                // Lengths come from the plan itself, so this cannot fail.
+                let _ = self.fft.process_with_scratch(
+                    &mut self.fft_in,
+                    &mut self.spectrum,
+                    &mut self.scratch,
+                );
+                // Input is sanitised and clamped, so the plain form cannot overflow (hypot is 5x slower).
+                for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
+                    *m = (c.re * c.re + c.im * c.im).sqrt();
+                }
+                Frame {
+                    spectrum: &self.spectrum,
+                    magnitude: &self.magnitude,
+                    mean_square: ms / n as f32,
+                }
+            },
+        )
     }
 }
 

@@ -193,201 +193,208 @@ impl Salience {
     /// function's strongest local maxima, strongest first, into `out` (up to its capacity).
     /// Returns `false` for a silent frame (no candidates).
     pub(crate) fn analyze(&mut self, frame: &[f32], out: &mut Vec<Candidate>) -> bool {
-        out.clear();
-        self.sal.fill(0.0);
-        let n = self.window.len();
-        for ((dst, &x), &w) in self.fft_in.iter_mut().zip(frame).zip(&self.window) {
-            *dst = x * w * self.scale;
-        }
-        self.fft_in[n..].fill(0.0);
-        // Lengths come from the plan itself, so this cannot fail.
-        let _ =
-            self.fft
-                .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch);
-        // Spectral peaks are sought from `lo` to `max_fft_bin`, among the candidates the
-        // weighted power gives; only their neighbourhood needs the dB spectrum.
-        let lo = ((0.5 * self.s.fmin_hz / self.bin_hz) as usize).max(1);
-        let hi = self.max_fft_bin;
-        let range = lo - 1..hi + 2;
-        for ((q, c), &w) in self.power[range.clone()]
-            .iter_mut()
-            .zip(&self.spectrum[range.clone()])
-            .zip(&self.loudness[range])
-        {
-            *q = (c.re * c.re + c.im * c.im + 1e-20) * w;
-        }
-        // Tested `SCAN` bins at a time into a bit mask (vectorised), then the set bits listed.
-        // Bins past `hi` are tested too (the power has `SCAN` spare entries) and masked off.
-        let mut count = 0;
-        let power = &self.power[..];
-        for start in (lo..=hi).step_by(SCAN) {
-            let Some(q) = power[start - 1..].first_chunk::<{ SCAN + 2 }>() else {
-                break;
-            };
-            let mut mask = 0u32;
-            for (i, q) in q.windows(3).enumerate() {
-                let b = q[1] * CANDIDATE_SLACK;
-                mask |= ((b > q[0]) as u32 & (b >= q[2]) as u32) << i;
-            }
-            if hi + 1 - start < SCAN {
-                mask &= (1 << (hi + 1 - start)) - 1;
-            }
-            while mask != 0 {
-                self.candidates[count] = (start + mask.trailing_zeros() as usize) as u32;
-                count += 1;
-                mask &= mask - 1;
-            }
-        }
-        let candidates = &self.candidates[..count];
-        // A peak's interpolated level is at most `b + (b - m) / 8` dB, `m = min(a, c)` (the
-        // parabola's rise is `(a - c)^2 / (8 (2b - a - c))` and `|a - c| <= 2b - a - c`). In
-        // power that is `q_b^9 / q_m` (f64: no overflow): `10 log10` of it over 8 is the bound
-        // in dB, up to rounding well under `SKIP_MARGIN_DB`.
-        let bound = |k: usize| {
-            let b = power[k] as f64;
-            let b2 = b * b;
-            b2 * b2 * b2 * b2 * b / power[k - 1].min(power[k + 1]) as f64
-        };
-        // No candidate: no peak.
-        let Some(&first) = candidates.first() else {
-            return false;
-        };
-        let (mut strongest, mut max_bound) = (first as usize, 0.0f64);
-        for &k in candidates {
-            let k = k as usize;
-            if power[k] > power[strongest] {
-                strongest = k;
-            }
-            max_bound = max_bound.max(bound(k));
-        }
-        // No candidate can reach the silence level: a silent frame.
-        if max_bound < 10f64.powf(0.8 * (SILENCE_DB - SKIP_MARGIN_DB) as f64) {
-            return false;
-        }
-        // The dB spectrum at bin `k`, weighted, and the peak there if there is one (offset
-        // from `k` in bins and interpolated level).
-        let (spectrum, loudness_db) = (&self.spectrum, &self.loudness_db);
-        let db = |k: usize| {
-            // Input is sanitised, so the power is finite; the floor keeps log10 finite.
-            let c = spectrum[k];
-            let p = c.re * c.re + c.im * c.im;
-            10.0 * (p + 1e-20).log10() + loudness_db[k]
-        };
-        let peak = |k: usize| {
-            let (a, b, c) = (db(k - 1), db(k), db(k + 1));
-            (b > a && b >= c).then(|| {
-                let den = a - 2.0 * b + c;
-                let p = if den < 0.0 { 0.5 * (a - c) / den } else { 0.0 };
-                (p, b - 0.25 * (a - c) * p)
-            })
-        };
-        // The strongest candidate, when a peak, bounds the frame's strongest peak from below,
-        // so candidates whose bound is below its level minus the peak range are below the
-        // floor: skipped.
-        let skip_below = peak(strongest).map_or(0.0, |(_, level)| {
-            10f64.powf(0.8 * (level - self.s.peak_range_db - SKIP_MARGIN_DB) as f64)
-        });
-        let mut max_db = f32::NEG_INFINITY;
-        self.peak_hz.clear();
-        self.peak_amp.clear();
-        for &k in candidates {
-            let k = k as usize;
-            if bound(k) < skip_below {
-                continue;
-            }
-            if let Some((p, peak_db)) = peak(k) {
-                if self.peak_hz.len() < self.peak_hz.capacity() {
-                    self.peak_hz.push((k as f32 + p) * self.bin_hz);
-                    self.peak_amp.push(peak_db);
-                    max_db = max_db.max(peak_db);
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                out.clear();
+                self.sal.fill(0.0);
+                let n = self.window.len();
+                for ((dst, &x), &w) in self.fft_in.iter_mut().zip(frame).zip(&self.window) {
+                    *dst = x * w * self.scale;
                 }
-            }
-        }
-        if max_db.is_nan() || max_db <= SILENCE_DB {
-            return false;
-        }
-        // Harmonic summation of the peaks within range of the strongest: each harmonic adds
-        // `g * kernel[round(|bin - centre| * KERNEL_STEPS)]` to the bins within `HALF` of its
-        // centre, in the same order for every bin, so the rows and the bin-by-bin path give
-        // the same sums.
-        let floor = max_db - self.s.peak_range_db;
-        let n_bins = (self.sal.len() - 2 * PAD) as f32;
-        let half = HALF as f32;
-        let cents_per_octave = 1200.0 / BIN_CENTS;
-        let log_fmin = self.s.fmin_hz.log2();
-        let kernel = &self.kernel[..];
-        let top = kernel.len() - 1;
-        let rows = &self.rows[..];
-        let sal = &mut self.sal[..];
-        let last_bin = sal.len() - 2 * PAD - 1;
-        for (&f, &db) in self.peak_hz.iter().zip(&self.peak_amp) {
-            if db < floor {
-                continue;
-            }
-            // Amplitude (re a full-scale sine), compressed.
-            let amp = (0.05 * self.s.magnitude_power * db * std::f32::consts::LN_10).exp();
-            let centre0 = (f.log2() - log_fmin) * cents_per_octave;
-            for (&w, &shift) in self.hweights.iter().zip(&self.hshifts) {
-                // Bin of the candidate f0 = f / (h + 1).
-                let centre = centre0 - shift;
-                if centre < -half {
-                    break;
+                self.fft_in[n..].fill(0.0);
+                // Lengths come from the plan itself, so this cannot fail.
+                let _ = self.fft.process_with_scratch(
+                    &mut self.fft_in,
+                    &mut self.spectrum,
+                    &mut self.scratch,
+                );
+                // Spectral peaks are sought from `lo` to `max_fft_bin`, among the candidates the
+                // weighted power gives; only their neighbourhood needs the dB spectrum.
+                let lo = ((0.5 * self.s.fmin_hz / self.bin_hz) as usize).max(1);
+                let hi = self.max_fft_bin;
+                let range = lo - 1..hi + 2;
+                for ((q, c), &w) in self.power[range.clone()]
+                    .iter_mut()
+                    .zip(&self.spectrum[range.clone()])
+                    .zip(&self.loudness[range])
+                {
+                    *q = (c.re * c.re + c.im * c.im + 1e-20) * w;
                 }
-                if centre > n_bins - 1.0 + half {
-                    continue;
-                }
-                let g = w * amp;
-                if centre >= ROW_MIN_CENTRE {
-                    // A whole row from `floor(centre) - ROW_FROM`; bins past either end of the
-                    // function land in the padding, the row's zeros add nothing.
-                    let (whole, row) = kernel_row(centre);
-                    let start = PAD - ROW_FROM + whole;
-                    if let Some(dst) = sal[start..].first_chunk_mut::<ROW>() {
-                        add_row(dst, &rows[row], g);
+                // Tested `SCAN` bins at a time into a bit mask (vectorised), then the set bits listed.
+                // Bins past `hi` are tested too (the power has `SCAN` spare entries) and masked off.
+                let mut count = 0;
+                let power = &self.power[..];
+                for start in (lo..=hi).step_by(SCAN) {
+                    let Some(q) = power[start - 1..].first_chunk::<{ SCAN + 2 }>() else {
+                        break;
+                    };
+                    let mut mask = 0u32;
+                    for (i, q) in q.windows(3).enumerate() {
+                        let b = q[1] * CANDIDATE_SLACK;
+                        mask |= ((b > q[0]) as u32 & (b >= q[2]) as u32) << i;
                     }
-                } else {
-                    let first = ceil_fast(centre - half).max(0.0) as usize;
-                    let last = (floor_fast(centre + half) as usize).min(last_bin);
-                    for bin in first..=last {
-                        sal[PAD + bin] += g * kernel[kernel_index(bin, centre, top)];
+                    if hi + 1 - start < SCAN {
+                        mask &= (1 << (hi + 1 - start)) - 1;
+                    }
+                    while mask != 0 {
+                        self.candidates[count] = (start + mask.trailing_zeros() as usize) as u32;
+                        count += 1;
+                        mask &= mask - 1;
                     }
                 }
-            }
-        }
-        // Local maxima, the strongest kept.
-        let cap = out.capacity();
-        let sal = &self.sal[PAD..self.sal.len() - PAD];
-        for b in 0..sal.len() {
-            let v = sal[b];
-            let left = if b > 0 { sal[b - 1] } else { 0.0 };
-            let right = if b + 1 < sal.len() { sal[b + 1] } else { 0.0 };
-            if !(v > left && v >= right) {
-                continue;
-            }
-            let den = left - 2.0 * v + right;
-            let p = if den < 0.0 {
-                0.5 * (left - right) / den
-            } else {
-                0.0
-            };
-            let c = Candidate {
-                cents: (b as f32 + p) * BIN_CENTS,
-                salience: v - 0.25 * (left - right) * p,
-            };
-            if out.len() < cap {
-                out.push(c);
-            } else if let Some((i, weakest)) = out
-                .iter()
-                .enumerate()
-                .min_by(|x, y| x.1.salience.total_cmp(&y.1.salience))
-            {
-                if weakest.salience < c.salience {
-                    out[i] = c;
+                let candidates = &self.candidates[..count];
+                // A peak's interpolated level is at most `b + (b - m) / 8` dB, `m = min(a, c)` (the
+                // parabola's rise is `(a - c)^2 / (8 (2b - a - c))` and `|a - c| <= 2b - a - c`). In
+                // power that is `q_b^9 / q_m` (f64: no overflow): `10 log10` of it over 8 is the bound
+                // in dB, up to rounding well under `SKIP_MARGIN_DB`.
+                let bound = |k: usize| {
+                    let b = power[k] as f64;
+                    let b2 = b * b;
+                    b2 * b2 * b2 * b2 * b / power[k - 1].min(power[k + 1]) as f64
+                };
+                // No candidate: no peak.
+                let Some(&first) = candidates.first() else {
+                    return false;
+                };
+                let (mut strongest, mut max_bound) = (first as usize, 0.0f64);
+                for &k in candidates {
+                    let k = k as usize;
+                    if power[k] > power[strongest] {
+                        strongest = k;
+                    }
+                    max_bound = max_bound.max(bound(k));
                 }
-            }
-        }
-        out.sort_unstable_by(|a, b| b.salience.total_cmp(&a.salience));
-        !out.is_empty()
+                // No candidate can reach the silence level: a silent frame.
+                if max_bound < 10f64.powf(0.8 * (SILENCE_DB - SKIP_MARGIN_DB) as f64) {
+                    return false;
+                }
+                // The dB spectrum at bin `k`, weighted, and the peak there if there is one (offset
+                // from `k` in bins and interpolated level).
+                let (spectrum, loudness_db) = (&self.spectrum, &self.loudness_db);
+                let db = |k: usize| {
+                    // Input is sanitised, so the power is finite; the floor keeps log10 finite.
+                    let c = spectrum[k];
+                    let p = c.re * c.re + c.im * c.im;
+                    10.0 * (p + 1e-20).log10() + loudness_db[k]
+                };
+                let peak = |k: usize| {
+                    let (a, b, c) = (db(k - 1), db(k), db(k + 1));
+                    (b > a && b >= c).then(|| {
+                        let den = a - 2.0 * b + c;
+                        let p = if den < 0.0 { 0.5 * (a - c) / den } else { 0.0 };
+                        (p, b - 0.25 * (a - c) * p)
+                    })
+                };
+                // The strongest candidate, when a peak, bounds the frame's strongest peak from below,
+                // so candidates whose bound is below its level minus the peak range are below the
+                // floor: skipped.
+                let skip_below = peak(strongest).map_or(0.0, |(_, level)| {
+                    10f64.powf(0.8 * (level - self.s.peak_range_db - SKIP_MARGIN_DB) as f64)
+                });
+                let mut max_db = f32::NEG_INFINITY;
+                self.peak_hz.clear();
+                self.peak_amp.clear();
+                for &k in candidates {
+                    let k = k as usize;
+                    if bound(k) < skip_below {
+                        continue;
+                    }
+                    if let Some((p, peak_db)) = peak(k) {
+                        if self.peak_hz.len() < self.peak_hz.capacity() {
+                            self.peak_hz.push((k as f32 + p) * self.bin_hz);
+                            self.peak_amp.push(peak_db);
+                            max_db = max_db.max(peak_db);
+                        }
+                    }
+                }
+                if max_db.is_nan() || max_db <= SILENCE_DB {
+                    return false;
+                }
+                // Harmonic summation of the peaks within range of the strongest: each harmonic adds
+                // `g * kernel[round(|bin - centre| * KERNEL_STEPS)]` to the bins within `HALF` of its
+                // centre, in the same order for every bin, so the rows and the bin-by-bin path give
+                // the same sums.
+                let floor = max_db - self.s.peak_range_db;
+                let n_bins = (self.sal.len() - 2 * PAD) as f32;
+                let half = HALF as f32;
+                let cents_per_octave = 1200.0 / BIN_CENTS;
+                let log_fmin = self.s.fmin_hz.log2();
+                let kernel = &self.kernel[..];
+                let top = kernel.len() - 1;
+                let rows = &self.rows[..];
+                let sal = &mut self.sal[..];
+                let last_bin = sal.len() - 2 * PAD - 1;
+                for (&f, &db) in self.peak_hz.iter().zip(&self.peak_amp) {
+                    if db < floor {
+                        continue;
+                    }
+                    // Amplitude (re a full-scale sine), compressed.
+                    let amp = (0.05 * self.s.magnitude_power * db * std::f32::consts::LN_10).exp();
+                    let centre0 = (f.log2() - log_fmin) * cents_per_octave;
+                    for (&w, &shift) in self.hweights.iter().zip(&self.hshifts) {
+                        // Bin of the candidate f0 = f / (h + 1).
+                        let centre = centre0 - shift;
+                        if centre < -half {
+                            break;
+                        }
+                        if centre > n_bins - 1.0 + half {
+                            continue;
+                        }
+                        let g = w * amp;
+                        if centre >= ROW_MIN_CENTRE {
+                            // A whole row from `floor(centre) - ROW_FROM`; bins past either end of the
+                            // function land in the padding, the row's zeros add nothing.
+                            let (whole, row) = kernel_row(centre);
+                            let start = PAD - ROW_FROM + whole;
+                            if let Some(dst) = sal[start..].first_chunk_mut::<ROW>() {
+                                add_row(dst, &rows[row], g);
+                            }
+                        } else {
+                            let first = ceil_fast(centre - half).max(0.0) as usize;
+                            let last = (floor_fast(centre + half) as usize).min(last_bin);
+                            for bin in first..=last {
+                                sal[PAD + bin] += g * kernel[kernel_index(bin, centre, top)];
+                            }
+                        }
+                    }
+                }
+                // Local maxima, the strongest kept.
+                let cap = out.capacity();
+                let sal = &self.sal[PAD..self.sal.len() - PAD];
+                for b in 0..sal.len() {
+                    let v = sal[b];
+                    let left = if b > 0 { sal[b - 1] } else { 0.0 };
+                    let right = if b + 1 < sal.len() { sal[b + 1] } else { 0.0 };
+                    if !(v > left && v >= right) {
+                        continue;
+                    }
+                    let den = left - 2.0 * v + right;
+                    let p = if den < 0.0 {
+                        0.5 * (left - right) / den
+                    } else {
+                        0.0
+                    };
+                    let c = Candidate {
+                        cents: (b as f32 + p) * BIN_CENTS,
+                        salience: v - 0.25 * (left - right) * p,
+                    };
+                    if out.len() < cap {
+                        out.push(c);
+                    } else if let Some((i, weakest)) = out
+                        .iter()
+                        .enumerate()
+                        .min_by(|x, y| x.1.salience.total_cmp(&y.1.salience))
+                    {
+                        if weakest.salience < c.salience {
+                            out[i] = c;
+                        }
+                    }
+                }
+                out.sort_unstable_by(|a, b| b.salience.total_cmp(&a.salience));
+                !out.is_empty()
+            },
+        )
     }
 }
 

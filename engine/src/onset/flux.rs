@@ -68,37 +68,42 @@ impl LogFlux {
 
     /// Takes the magnitudes of a new frame and returns both flux values.
     pub(crate) fn process(&mut self, magnitude: &[f32]) -> FluxValues {
-        let slots = self.diff_frames + 1;
-        let b = self.bands;
-        self.newest = (self.newest + 1) % slots;
-        // With `diff_frames + 1` rows in the ring, the slot after the newest is the oldest,
-        // i.e. exactly `diff_frames` frames back.
-        let oldest = (self.newest + 1) % slots;
-        let cur = &mut self.rows[self.newest * b..self.newest * b + b];
-        self.filterbank.apply(magnitude, cur);
-        let frame_peak = cur.iter().cloned().fold(0.0f32, f32::max);
-        self.peak = frame_peak.max(self.peak * self.release);
-        let gain = 1.0 / (self.peak * self.knee_ratio).max(KNEE_FLOOR);
-        let refr = &self.rows[oldest * b..oldest * b + b];
-        for (r, &x) in self.reference.iter_mut().zip(refr) {
-            *r = (1.0 + gain * x).log10();
-        }
-        // Max filter of width 3 across bands on the reference frame.
-        for i in 0..b {
-            let lo = i.saturating_sub(1);
-            let hi = (i + 1).min(b - 1);
-            self.maxed[i] = self.reference[lo..=hi]
-                .iter()
-                .cloned()
-                .fold(f32::MIN, f32::max);
-        }
-        let cur = &self.rows[self.newest * b..self.newest * b + b];
-        let mut out = FluxValues::default();
-        for i in 0..b {
-            let c = (1.0 + gain * cur[i]).log10();
-            out.flux += (c - self.reference[i]).max(0.0);
-            out.superflux += (c - self.maxed[i]).max(0.0);
-        }
-        out
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                let slots = self.diff_frames + 1;
+                let b = self.bands;
+                self.newest = (self.newest + 1) % slots;
+                // With `diff_frames + 1` rows in the ring, the slot after the newest is the oldest,
+                // i.e. exactly `diff_frames` frames back.
+                let oldest = (self.newest + 1) % slots;
+                let cur = &mut self.rows[self.newest * b..self.newest * b + b];
+                self.filterbank.apply(magnitude, cur);
+                let frame_peak = cur.iter().cloned().fold(0.0f32, f32::max);
+                self.peak = frame_peak.max(self.peak * self.release);
+                let gain = 1.0 / (self.peak * self.knee_ratio).max(KNEE_FLOOR);
+                let refr = &self.rows[oldest * b..oldest * b + b];
+                for (r, &x) in self.reference.iter_mut().zip(refr) {
+                    *r = (1.0 + gain * x).log10();
+                }
+                // Max filter of width 3 across bands on the reference frame.
+                for i in 0..b {
+                    let lo = i.saturating_sub(1);
+                    let hi = (i + 1).min(b - 1);
+                    self.maxed[i] = self.reference[lo..=hi]
+                        .iter()
+                        .cloned()
+                        .fold(f32::MIN, f32::max);
+                }
+                let cur = &self.rows[self.newest * b..self.newest * b + b];
+                let mut out = FluxValues::default();
+                for i in 0..b {
+                    let c = (1.0 + gain * cur[i]).log10();
+                    out.flux += (c - self.reference[i]).max(0.0);
+                    out.superflux += (c - self.maxed[i]).max(0.0);
+                }
+                out
+            },
+        )
     }
 }

@@ -101,83 +101,88 @@ impl CandidateExtractor {
     /// most 1); the share the deepest dip gets for thresholds below every dip is left out of
     /// it (that share is "no dip anywhere", as in noise), though it still ranks the candidates.
     pub(crate) fn extract(&mut self, cmndf: &[f64], out: &mut Vec<Candidate>) -> f64 {
-        out.clear();
-        self.dips.clear();
-        self.dip_probs.clear();
-        self.bin_counts = [0; THRESHOLDS];
-        let (lo, hi) = (self.min_lag, self.max_lag.min(cmndf.len() - 1));
-        // Local minima of d' inside the lag range (the ends count if lower than their neighbour).
-        for tau in lo..=hi {
-            let v = cmndf[tau];
-            let left = if tau > lo {
-                cmndf[tau - 1]
-            } else {
-                f64::INFINITY
-            };
-            let right = if tau < hi {
-                cmndf[tau + 1]
-            } else {
-                f64::INFINITY
-            };
-            if v < 1.0 && v < left && v <= right && self.dips.len() < self.dips.capacity() {
-                let (shift, depth) = if tau > lo && tau < hi {
-                    parabolic(cmndf[tau - 1], v, cmndf[tau + 1])
-                } else {
-                    (0.0, v)
-                };
-                self.dips.push((tau, v, tau as f64 + shift, depth.max(0.0)));
-                self.dip_probs.push(0.0);
-                let bin = ((v * THRESHOLDS as f64).floor() as usize).min(THRESHOLDS - 1);
-                self.bin_counts[bin] += 1;
-            }
-        }
-        if self.dips.is_empty() {
-            return 0.0;
-        }
-        // Threshold i is (i + 1) / T; a dip is below it when its height is < (i + 1) / T, i.e.
-        // when its height bin is <= i. `below` counts those dips.
-        let mut below = 0usize;
-        let mut no_trough = 0.0;
-        let mut global_min = 0;
-        for (k, d) in self.dips.iter().enumerate() {
-            if d.1 < self.dips[global_min].1 {
-                global_min = k;
-            }
-        }
-        for i in 0..THRESHOLDS {
-            below += self.bin_counts[i];
-            let p = self.beta_probs[i];
-            if below == 0 {
-                self.dip_probs[global_min] += NO_TROUGH_PROB * p;
-                no_trough += NO_TROUGH_PROB * p;
-                continue;
-            }
-            let threshold = (i + 1) as f64 / THRESHOLDS as f64;
-            // Truncated Boltzmann over `below` ranks.
-            let norm = 1.0 / (1.0 - (-BOLTZMANN * below as f64).exp());
-            let mut rank = 0;
-            for (k, d) in self.dips.iter().enumerate() {
-                if d.1 < threshold {
-                    self.dip_probs[k] += p * self.boltzmann[rank] * norm;
-                    rank += 1;
-                    if rank == MAX_RANK || rank == below {
-                        break;
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                out.clear();
+                self.dips.clear();
+                self.dip_probs.clear();
+                self.bin_counts = [0; THRESHOLDS];
+                let (lo, hi) = (self.min_lag, self.max_lag.min(cmndf.len() - 1));
+                // Local minima of d' inside the lag range (the ends count if lower than their neighbour).
+                for tau in lo..=hi {
+                    let v = cmndf[tau];
+                    let left = if tau > lo {
+                        cmndf[tau - 1]
+                    } else {
+                        f64::INFINITY
+                    };
+                    let right = if tau < hi {
+                        cmndf[tau + 1]
+                    } else {
+                        f64::INFINITY
+                    };
+                    if v < 1.0 && v < left && v <= right && self.dips.len() < self.dips.capacity() {
+                        let (shift, depth) = if tau > lo && tau < hi {
+                            parabolic(cmndf[tau - 1], v, cmndf[tau + 1])
+                        } else {
+                            (0.0, v)
+                        };
+                        self.dips.push((tau, v, tau as f64 + shift, depth.max(0.0)));
+                        self.dip_probs.push(0.0);
+                        let bin = ((v * THRESHOLDS as f64).floor() as usize).min(THRESHOLDS - 1);
+                        self.bin_counts[bin] += 1;
                     }
                 }
-            }
-        }
-        let mut total = 0.0;
-        for (d, &prob) in self.dips.iter().zip(&self.dip_probs) {
-            if prob > 1e-9 {
-                out.push(Candidate {
-                    freq_hz: self.sample_rate / d.2,
-                    prob,
-                    depth: d.3,
-                });
-                total += prob;
-            }
-        }
-        (total - no_trough).clamp(0.0, 1.0)
+                if self.dips.is_empty() {
+                    return 0.0;
+                }
+                // Threshold i is (i + 1) / T; a dip is below it when its height is < (i + 1) / T, i.e.
+                // when its height bin is <= i. `below` counts those dips.
+                let mut below = 0usize;
+                let mut no_trough = 0.0;
+                let mut global_min = 0;
+                for (k, d) in self.dips.iter().enumerate() {
+                    if d.1 < self.dips[global_min].1 {
+                        global_min = k;
+                    }
+                }
+                for i in 0..THRESHOLDS {
+                    below += self.bin_counts[i];
+                    let p = self.beta_probs[i];
+                    if below == 0 {
+                        self.dip_probs[global_min] += NO_TROUGH_PROB * p;
+                        no_trough += NO_TROUGH_PROB * p;
+                        continue;
+                    }
+                    let threshold = (i + 1) as f64 / THRESHOLDS as f64;
+                    // Truncated Boltzmann over `below` ranks.
+                    let norm = 1.0 / (1.0 - (-BOLTZMANN * below as f64).exp());
+                    let mut rank = 0;
+                    for (k, d) in self.dips.iter().enumerate() {
+                        if d.1 < threshold {
+                            self.dip_probs[k] += p * self.boltzmann[rank] * norm;
+                            rank += 1;
+                            if rank == MAX_RANK || rank == below {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let mut total = 0.0;
+                for (d, &prob) in self.dips.iter().zip(&self.dip_probs) {
+                    if prob > 1e-9 {
+                        out.push(Candidate {
+                            freq_hz: self.sample_rate / d.2,
+                            prob,
+                            depth: d.3,
+                        });
+                        total += prob;
+                    }
+                }
+                (total - no_trough).clamp(0.0, 1.0)
+            },
+        )
     }
 }
 

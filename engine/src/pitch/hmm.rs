@@ -55,6 +55,7 @@ impl Transition {
     /// `acc[j] = Σ_i K(j - i) x_i` for the `n` voiced bins. `x` is sparse (a frame's mass sits
     /// on its few candidates' bins, the observations being zero elsewhere), so each nonzero
     /// source spreads over its band: `O(k w)` for `k` nonzero bins, not `O(n w)`.
+    #[inline(always)]
     fn spread(&self, x: &[f64], acc: &mut [f64]) {
         let (n, w) = (self.n, self.half_width);
         acc[..n].fill(0.0);
@@ -76,6 +77,7 @@ impl Transition {
 
     /// `out = Tᵀ v`: the mass flowing into each state. Both hold `n + 1` values; `scaled` and
     /// `acc` (`n` long) are scratch.
+    #[inline(always)]
     fn predict(&self, v: &[f64], out: &mut [f64], scaled: &mut [f64], acc: &mut [f64]) {
         let (n, s, e) = (self.n, self.switch, self.jump);
         let unvoiced = v[n];
@@ -94,6 +96,7 @@ impl Transition {
 
     /// `out = T g`: one backward step. Both hold `n + 1` values; `acc` (`n` long) is scratch.
     /// The triangle is symmetric, so `Σ_j K(j - i) g_j` is the same spread as in `predict`.
+    #[inline(always)]
     fn back(&self, g: &[f64], out: &mut [f64], acc: &mut [f64]) {
         let (n, s, e) = (self.n, self.switch, self.jump);
         let voiced_mean = g[..n].iter().sum::<f64>() / n as f64;
@@ -180,81 +183,86 @@ impl PitchHmm {
         unvoiced_obs: f64,
         lag: usize,
     ) -> Option<Posterior> {
-        let n = self.trans.n;
-        let t = self.frames;
-        let cur = self.slot(t);
-        self.obs[cur.start..cur.start + n].copy_from_slice(voiced_obs);
-        self.obs[cur.start + n] = unvoiced_obs;
-        if t == 0 {
-            // Prior: as likely voiced as not, any pitch.
-            self.work[..n].fill(0.5 / n as f64);
-            self.work[n] = 0.5;
-        } else {
-            let prev = self.slot(t - 1);
-            self.trans.predict(
-                &self.alpha[prev],
-                &mut self.work,
-                &mut self.scaled,
-                &mut self.acc,
-            );
-        }
-        let mut total = 0.0;
-        for (j, w) in self.work.iter().enumerate() {
-            let v = w * self.obs[cur.start + j];
-            self.alpha[cur.start + j] = v;
-            total += v;
-        }
-        let alpha = &mut self.alpha[cur.clone()];
-        if total > 1e-300 && total.is_finite() {
-            let inv = 1.0 / total;
-            alpha.iter_mut().for_each(|v| *v *= inv);
-        } else {
-            alpha.fill(0.0);
-            alpha[n] = 1.0;
-        }
-        self.frames += 1;
-        let lag = lag.min(self.max_lag) as u64;
-        if t < lag {
-            return None;
-        }
-        // Backward pass over the last `lag` frames.
-        self.beta.fill(1.0);
-        for k in (t + 1 - lag..=t).rev() {
-            let o = self.slot(k);
-            for (j, g) in self.work.iter_mut().enumerate() {
-                *g = self.obs[o.start + j] * self.beta[j];
-            }
-            self.trans.back(&self.work, &mut self.beta, &mut self.acc);
-            let m = self.beta.iter().cloned().fold(0.0, f64::max);
-            if m > 1e-300 && m.is_finite() {
-                self.beta.iter_mut().for_each(|v| *v /= m);
-            } else {
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                let n = self.trans.n;
+                let t = self.frames;
+                let cur = self.slot(t);
+                self.obs[cur.start..cur.start + n].copy_from_slice(voiced_obs);
+                self.obs[cur.start + n] = unvoiced_obs;
+                if t == 0 {
+                    // Prior: as likely voiced as not, any pitch.
+                    self.work[..n].fill(0.5 / n as f64);
+                    self.work[n] = 0.5;
+                } else {
+                    let prev = self.slot(t - 1);
+                    self.trans.predict(
+                        &self.alpha[prev],
+                        &mut self.work,
+                        &mut self.scaled,
+                        &mut self.acc,
+                    );
+                }
+                let mut total = 0.0;
+                for (j, w) in self.work.iter().enumerate() {
+                    let v = w * self.obs[cur.start + j];
+                    self.alpha[cur.start + j] = v;
+                    total += v;
+                }
+                let alpha = &mut self.alpha[cur.clone()];
+                if total > 1e-300 && total.is_finite() {
+                    let inv = 1.0 / total;
+                    alpha.iter_mut().for_each(|v| *v *= inv);
+                } else {
+                    alpha.fill(0.0);
+                    alpha[n] = 1.0;
+                }
+                self.frames += 1;
+                let lag = lag.min(self.max_lag) as u64;
+                if t < lag {
+                    return None;
+                }
+                // Backward pass over the last `lag` frames.
                 self.beta.fill(1.0);
-            }
-        }
-        let a = self.slot(t - lag);
-        let mut total = 0.0;
-        for (j, g) in self.gamma.iter_mut().enumerate() {
-            *g = self.alpha[a.start + j] * self.beta[j];
-            total += *g;
-        }
-        if !(total > 0.0 && total.is_finite()) {
-            self.gamma.fill(0.0);
-            self.gamma[n] = 1.0;
-            total = 1.0;
-        }
-        let inv = 1.0 / total;
-        self.gamma.iter_mut().for_each(|g| *g *= inv);
-        let mut best = 0;
-        for j in 1..n {
-            if self.gamma[j] > self.gamma[best] {
-                best = j;
-            }
-        }
-        Some(Posterior {
-            voiced: 1.0 - self.gamma[n],
-            bin: best,
-        })
+                for k in (t + 1 - lag..=t).rev() {
+                    let o = self.slot(k);
+                    for (j, g) in self.work.iter_mut().enumerate() {
+                        *g = self.obs[o.start + j] * self.beta[j];
+                    }
+                    self.trans.back(&self.work, &mut self.beta, &mut self.acc);
+                    let m = self.beta.iter().cloned().fold(0.0, f64::max);
+                    if m > 1e-300 && m.is_finite() {
+                        self.beta.iter_mut().for_each(|v| *v /= m);
+                    } else {
+                        self.beta.fill(1.0);
+                    }
+                }
+                let a = self.slot(t - lag);
+                let mut total = 0.0;
+                for (j, g) in self.gamma.iter_mut().enumerate() {
+                    *g = self.alpha[a.start + j] * self.beta[j];
+                    total += *g;
+                }
+                if !(total > 0.0 && total.is_finite()) {
+                    self.gamma.fill(0.0);
+                    self.gamma[n] = 1.0;
+                    total = 1.0;
+                }
+                let inv = 1.0 / total;
+                self.gamma.iter_mut().for_each(|g| *g *= inv);
+                let mut best = 0;
+                for j in 1..n {
+                    if self.gamma[j] > self.gamma[best] {
+                        best = j;
+                    }
+                }
+                Some(Posterior {
+                    voiced: 1.0 - self.gamma[n],
+                    bin: best,
+                })
+            },
+        )
     }
 
     /// Share of the last posterior's voiced mass within `radius` bins of `bin`.

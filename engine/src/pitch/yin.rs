@@ -112,67 +112,72 @@ impl Yin {
 
     /// Computes the normalised difference function of the frame.
     pub(crate) fn process(&mut self) {
-        let n = self.frame.len();
-        // Remove the frame's mean: a DC offset adds nothing to d(τ) in exact arithmetic but
-        // costs precision in e₁ + e₂ - 2 r.
-        // Summed in four lanes (one chain would wait on each addition): any mean close to the
-        // frame's serves.
-        let mut lanes = [0.0f64; 4];
-        let chunks = self.frame.chunks_exact(4);
-        let rest: f64 = chunks.remainder().iter().sum();
-        for c in chunks {
-            for (l, &x) in lanes.iter_mut().zip(c) {
-                *l += x;
-            }
-        }
-        let mean = (lanes.iter().sum::<f64>() + rest) / n as f64;
-        self.energy[0] = 0.0;
-        // The running sum stays in a register (read back from memory, each step would wait
-        // for the previous store).
-        let mut running = 0.0;
-        for ((dst, e), &x) in self
-            .fft_in
-            .iter_mut()
-            .zip(&mut self.energy[1..])
-            .zip(&self.frame)
-        {
-            let v = x - mean;
-            *dst = v;
-            running += v * v;
-            *e = running;
-        }
-        self.cmndf.fill(1.0);
-        let total = self.energy[n];
-        if total <= f64::MIN_POSITIVE * n as f64 {
-            return; // digital silence: no dip anywhere
-        }
-        self.fft_in[n..].fill(0.0);
-        // Lengths come from the plans themselves, so these cannot fail.
-        let _ = self.forward.process_with_scratch(
-            &mut self.fft_in,
-            &mut self.spectrum,
-            &mut self.scratch_fwd,
-        );
-        for c in self.spectrum.iter_mut() {
-            *c = Complex64::new(c.norm_sqr(), 0.0);
-        }
-        let _ = self.inverse.process_with_scratch(
-            &mut self.spectrum,
-            &mut self.acf,
-            &mut self.scratch_inv,
-        );
-        let scale = 1.0 / self.acf.len() as f64;
-        let floor = total / n as f64 * 1e-12;
-        let mut running = 0.0;
-        for tau in 1..=self.max_lag {
-            let e1 = self.energy[n - tau];
-            let e2 = total - self.energy[tau];
-            let d = ((e1 + e2 - 2.0 * self.acf[tau] * scale) / (n - tau) as f64).max(0.0);
-            running += d;
-            if running > floor {
-                self.cmndf[tau] = d * tau as f64 / running;
-            }
-        }
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                let n = self.frame.len();
+                // Remove the frame's mean: a DC offset adds nothing to d(τ) in exact arithmetic but
+                // costs precision in e₁ + e₂ - 2 r.
+                // Summed in four lanes (one chain would wait on each addition): any mean close to the
+                // frame's serves.
+                let mut lanes = [0.0f64; 4];
+                let chunks = self.frame.chunks_exact(4);
+                let rest: f64 = chunks.remainder().iter().sum();
+                for c in chunks {
+                    for (l, &x) in lanes.iter_mut().zip(c) {
+                        *l += x;
+                    }
+                }
+                let mean = (lanes.iter().sum::<f64>() + rest) / n as f64;
+                self.energy[0] = 0.0;
+                // The running sum stays in a register (read back from memory, each step would wait
+                // for the previous store).
+                let mut running = 0.0;
+                for ((dst, e), &x) in self
+                    .fft_in
+                    .iter_mut()
+                    .zip(&mut self.energy[1..])
+                    .zip(&self.frame)
+                {
+                    let v = x - mean;
+                    *dst = v;
+                    running += v * v;
+                    *e = running;
+                }
+                self.cmndf.fill(1.0);
+                let total = self.energy[n];
+                if total <= f64::MIN_POSITIVE * n as f64 {
+                    return; // digital silence: no dip anywhere
+                }
+                self.fft_in[n..].fill(0.0);
+                // Lengths come from the plans themselves, so these cannot fail.
+                let _ = self.forward.process_with_scratch(
+                    &mut self.fft_in,
+                    &mut self.spectrum,
+                    &mut self.scratch_fwd,
+                );
+                for c in self.spectrum.iter_mut() {
+                    *c = Complex64::new(c.norm_sqr(), 0.0);
+                }
+                let _ = self.inverse.process_with_scratch(
+                    &mut self.spectrum,
+                    &mut self.acf,
+                    &mut self.scratch_inv,
+                );
+                let scale = 1.0 / self.acf.len() as f64;
+                let floor = total / n as f64 * 1e-12;
+                let mut running = 0.0;
+                for tau in 1..=self.max_lag {
+                    let e1 = self.energy[n - tau];
+                    let e2 = total - self.energy[tau];
+                    let d = ((e1 + e2 - 2.0 * self.acf[tau] * scale) / (n - tau) as f64).max(0.0);
+                    running += d;
+                    if running > floor {
+                        self.cmndf[tau] = d * tau as f64 / running;
+                    }
+                }
+            },
+        )
     }
 }
 

@@ -57,6 +57,7 @@ impl Bands {
     }
 
     /// Writes each band's mean of `spectrum` (one value per bin) to `bands`.
+    #[inline(always)]
     pub(crate) fn pool(&self, spectrum: &[f32], bands: &mut [f32]) {
         for (v, e) in bands.iter_mut().zip(self.edges.windows(2)) {
             let band = &spectrum[e[0]..e[1]];
@@ -66,6 +67,7 @@ impl Bands {
 
     /// Writes `bands` (one value per band) to `spectrum` (one per bin), interpolated linearly
     /// between the bands' centres.
+    #[inline(always)]
     pub(crate) fn spread(&self, bands: &[f32], spectrum: &mut [f32]) {
         let last = bands.len() - 1;
         for (s, &(k, f)) in spectrum.iter_mut().zip(&self.spread_at) {

@@ -43,39 +43,44 @@ impl Comb {
     /// Writes the melody mask for a frame whose fundamental is `f0_hz` (0 or not finite when
     /// unvoiced).
     pub(crate) fn mask(&mut self, f0_hz: f32, out: &mut [f32]) {
-        let voiced = f0_hz.is_finite() && f0_hz > 0.0;
-        if voiced {
-            self.f0 = f0_hz;
-        }
-        let target = if voiced { 1.0 } else { 0.0 };
-        self.gate += (target - self.gate) * self.gate_coeff;
-        if self.gate < 1e-4 && !voiced {
-            self.gate = 0.0;
-        }
-        out.fill(0.0);
-        if self.gate == 0.0 || self.f0 <= 0.0 {
-            return;
-        }
-        let f0 = self.f0;
-        let mut k = 1.0f32;
-        while k * f0 <= self.max_hz {
-            let centre = k * f0;
-            let width = (centre * self.width_ratio).max(self.min_width_hz).max(1e-3);
-            let lo = (((centre - width) / self.bin_hz).ceil().max(0.0)) as usize;
-            let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
-            if lo <= hi {
-                // Distance from the centre in widths, bin by bin from `lo`.
-                let step = self.bin_hz / width;
-                let d0 = (lo as f32 * self.bin_hz - centre) / width;
-                for (i, o) in out[lo..=hi].iter_mut().enumerate() {
-                    *o = o.max(raised_cosine(d0 + i as f32 * step));
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                let voiced = f0_hz.is_finite() && f0_hz > 0.0;
+                if voiced {
+                    self.f0 = f0_hz;
                 }
-            }
-            k += 1.0;
-        }
-        if self.gate < 1.0 {
-            out.iter_mut().for_each(|o| *o *= self.gate);
-        }
+                let target = if voiced { 1.0 } else { 0.0 };
+                self.gate += (target - self.gate) * self.gate_coeff;
+                if self.gate < 1e-4 && !voiced {
+                    self.gate = 0.0;
+                }
+                out.fill(0.0);
+                if self.gate == 0.0 || self.f0 <= 0.0 {
+                    return;
+                }
+                let f0 = self.f0;
+                let mut k = 1.0f32;
+                while k * f0 <= self.max_hz {
+                    let centre = k * f0;
+                    let width = (centre * self.width_ratio).max(self.min_width_hz).max(1e-3);
+                    let lo = (((centre - width) / self.bin_hz).ceil().max(0.0)) as usize;
+                    let hi = (((centre + width) / self.bin_hz).floor() as usize).min(self.bins - 1);
+                    if lo <= hi {
+                        // Distance from the centre in widths, bin by bin from `lo`.
+                        let step = self.bin_hz / width;
+                        let d0 = (lo as f32 * self.bin_hz - centre) / width;
+                        for (i, o) in out[lo..=hi].iter_mut().enumerate() {
+                            *o = o.max(raised_cosine(d0 + i as f32 * step));
+                        }
+                    }
+                    k += 1.0;
+                }
+                if self.gate < 1.0 {
+                    out.iter_mut().for_each(|o| *o *= self.gate);
+                }
+            },
+        )
     }
 
     pub(crate) fn reset(&mut self) {

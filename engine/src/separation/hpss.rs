@@ -73,6 +73,7 @@ impl MaskAnalyzer {
     }
 
     /// Writes the magnitudes of `frame` (the newest `frame` samples, oldest first) to `out`.
+    #[inline(always)]
     pub(crate) fn magnitudes(&mut self, frame: &[f32], out: &mut [f32]) {
         for ((t, &x), &w) in self.time.iter_mut().zip(frame).zip(&self.window) {
             *t = x * w;
@@ -177,85 +178,91 @@ impl Hpss {
     /// Analyses the newest mid frame (`frame_len` samples, oldest first) and writes the harmonic
     /// and percussive masks of the frame `lookahead` frames back.
     pub(crate) fn push(&mut self, frame: &[f32], harmonic: &mut [f32], percussive: &mut [f32]) {
-        self.analyzer.magnitudes(frame, &mut self.spectrum);
-        self.grid.pool(&self.spectrum, &mut self.magnitude);
-        let magnitude = &self.magnitude[..];
-        let bins = self.bands;
-        let slots = self.lookahead + 1;
-        self.newest = (self.newest + 1) % slots;
-        self.recent[self.newest * bins..(self.newest + 1) * bins].copy_from_slice(magnitude);
-        // The frame being decided is the oldest of the recent ones.
-        let target = (self.newest + 1) % slots;
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                self.analyzer.magnitudes(frame, &mut self.spectrum);
+                self.grid.pool(&self.spectrum, &mut self.magnitude);
+                let magnitude = &self.magnitude[..];
+                let bins = self.bands;
+                let slots = self.lookahead + 1;
+                self.newest = (self.newest + 1) % slots;
+                self.recent[self.newest * bins..(self.newest + 1) * bins]
+                    .copy_from_slice(magnitude);
+                // The frame being decided is the oldest of the recent ones.
+                let target = (self.newest + 1) % slots;
 
-        self.freq.apply(magnitude, &mut self.p1);
-        for ((s, &a), &p) in self.scratch.iter_mut().zip(magnitude).zip(&self.p1) {
-            *s = (a - self.refine * p).max(0.0);
-        }
-        if self.count % PERCENTILE_STRIDE == 0 {
-            self.raw_time.push(magnitude, &mut self.h1);
-            self.refined_time.push(&self.scratch, &mut self.h2);
-        }
-        self.count += 1;
-
-        let a_target = &self.recent[target * bins..(target + 1) * bins];
-        for ((s, &a), &h) in self.scratch.iter_mut().zip(a_target).zip(&self.h1) {
-            *s = (a - self.refine * h).max(0.0);
-        }
-        self.freq.apply(&self.scratch, &mut self.p2);
-
-        // The sustain term and the masks, `LANES` bins at a time (the spare lanes of the last
-        // group read zeros and are not written).
-        let slots_used = if self.lookahead > 0 { slots } else { 0 };
-        let (power, bh, bp) = (self.power, self.harmonic_margin, self.percussive_margin);
-        for b in (0..bins).step_by(LANES) {
-            let take = (bins - b).min(LANES);
-            // Whole groups copy a fixed length (inlined, no `memcpy` call).
-            let lanes = |v: &[f32]| {
-                let mut x = [0.0f32; LANES];
-                if take == LANES {
-                    x.copy_from_slice(&v[b..b + LANES]);
-                } else {
-                    x[..take].copy_from_slice(&v[b..b + take]);
+                self.freq.apply(magnitude, &mut self.p1);
+                for ((s, &a), &p) in self.scratch.iter_mut().zip(magnitude).zip(&self.p1) {
+                    *s = (a - self.refine * p).max(0.0);
                 }
-                x
-            };
-            let mut h = lanes(&self.h2);
-            let p = lanes(&self.p2);
-            if slots_used > 0 {
-                let a = lanes(magnitude);
-                let mut max = [0.0f32; LANES];
-                let column = self.column.inputs();
-                for (f, c) in column.iter_mut().enumerate().take(slots_used) {
-                    *c = lanes(&self.recent[f * bins..(f + 1) * bins]);
-                    for (m, &x) in max.iter_mut().zip(c.iter()) {
-                        *m = if x > *m { x } else { *m };
+                if self.count % PERCENTILE_STRIDE == 0 {
+                    self.raw_time.push(magnitude, &mut self.h1);
+                    self.refined_time.push(&self.scratch, &mut self.h2);
+                }
+                self.count += 1;
+
+                let a_target = &self.recent[target * bins..(target + 1) * bins];
+                for ((s, &a), &h) in self.scratch.iter_mut().zip(a_target).zip(&self.h1) {
+                    *s = (a - self.refine * h).max(0.0);
+                }
+                self.freq.apply(&self.scratch, &mut self.p2);
+
+                // The sustain term and the masks, `LANES` bins at a time (the spare lanes of the last
+                // group read zeros and are not written).
+                let slots_used = if self.lookahead > 0 { slots } else { 0 };
+                let (power, bh, bp) = (self.power, self.harmonic_margin, self.percussive_margin);
+                for b in (0..bins).step_by(LANES) {
+                    let take = (bins - b).min(LANES);
+                    // Whole groups copy a fixed length (inlined, no `memcpy` call).
+                    let lanes = |v: &[f32]| {
+                        let mut x = [0.0f32; LANES];
+                        if take == LANES {
+                            x.copy_from_slice(&v[b..b + LANES]);
+                        } else {
+                            x[..take].copy_from_slice(&v[b..b + take]);
+                        }
+                        x
+                    };
+                    let mut h = lanes(&self.h2);
+                    let p = lanes(&self.p2);
+                    if slots_used > 0 {
+                        let a = lanes(magnitude);
+                        let mut max = [0.0f32; LANES];
+                        let column = self.column.inputs();
+                        for (f, c) in column.iter_mut().enumerate().take(slots_used) {
+                            *c = lanes(&self.recent[f * bins..(f + 1) * bins]);
+                            for (m, &x) in max.iter_mut().zip(c.iter()) {
+                                *m = if x > *m { x } else { *m };
+                            }
+                        }
+                        let median = self.column.select();
+                        for l in 0..LANES {
+                            // The median is at most the maximum: only a bound above `h` can raise it.
+                            let safe = if max[l] > 0.0 { max[l] } else { 1.0 };
+                            let weight = pow5(a[l] / safe);
+                            let raised = median[l] * weight;
+                            let raise = max[l] > 0.0 && max[l] * weight > h[l] && raised > h[l];
+                            h[l] = if raise { raised } else { h[l] };
+                        }
+                    }
+                    let (mh, mp) = if power == 2.0 {
+                        masks(h, p, bh, bp, |x| x * x)
+                    } else {
+                        masks(h, p, bh, bp, |x| pow(x, power))
+                    };
+                    if take == LANES {
+                        self.band_h[b..b + LANES].copy_from_slice(&mh);
+                        self.band_p[b..b + LANES].copy_from_slice(&mp);
+                    } else {
+                        self.band_h[b..b + take].copy_from_slice(&mh[..take]);
+                        self.band_p[b..b + take].copy_from_slice(&mp[..take]);
                     }
                 }
-                let median = self.column.select();
-                for l in 0..LANES {
-                    // The median is at most the maximum: only a bound above `h` can raise it.
-                    let safe = if max[l] > 0.0 { max[l] } else { 1.0 };
-                    let weight = pow5(a[l] / safe);
-                    let raised = median[l] * weight;
-                    let raise = max[l] > 0.0 && max[l] * weight > h[l] && raised > h[l];
-                    h[l] = if raise { raised } else { h[l] };
-                }
-            }
-            let (mh, mp) = if power == 2.0 {
-                masks(h, p, bh, bp, |x| x * x)
-            } else {
-                masks(h, p, bh, bp, |x| pow(x, power))
-            };
-            if take == LANES {
-                self.band_h[b..b + LANES].copy_from_slice(&mh);
-                self.band_p[b..b + LANES].copy_from_slice(&mp);
-            } else {
-                self.band_h[b..b + take].copy_from_slice(&mh[..take]);
-                self.band_p[b..b + take].copy_from_slice(&mp[..take]);
-            }
-        }
-        self.grid.spread(&self.band_h, harmonic);
-        self.grid.spread(&self.band_p, percussive);
+                self.grid.spread(&self.band_h, harmonic);
+                self.grid.spread(&self.band_p, percussive);
+            },
+        )
     }
 
     pub(crate) fn reset(&mut self) {

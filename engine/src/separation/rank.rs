@@ -309,7 +309,7 @@ impl SelectionNetwork {
     }
 
     /// The selected rank in each lane (the inputs are left permuted).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn select(&mut self) -> Lanes {
         let r = &mut *self.registers;
         for c in &self.comparators {
@@ -378,6 +378,7 @@ impl FrequencyMedian {
     }
 
     /// Writes the median-filtered `x` to `out`.
+    #[inline(always)]
     pub(crate) fn apply(&mut self, x: &[f32], out: &mut [f32]) {
         let n = x.len();
         let (w, half) = (self.width, self.width / 2);

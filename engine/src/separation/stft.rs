@@ -119,20 +119,27 @@ impl Stft {
     /// Windows `a` and `b` (each the newest `K` samples of a signal, oldest first; no `b` is
     /// silence) and writes the spectrum of `a + i b`, `K` values, to `out`.
     pub(crate) fn analyze(&mut self, a: &[f32], b: Option<&[f32]>, out: &mut [Complex32]) {
-        match b {
-            Some(b) => {
-                for (((t, &x), &y), &w) in self.input.iter_mut().zip(a).zip(b).zip(&self.analysis) {
-                    *t = Complex32::new(x * w, y * w);
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                match b {
+                    Some(b) => {
+                        for (((t, &x), &y), &w) in
+                            self.input.iter_mut().zip(a).zip(b).zip(&self.analysis)
+                        {
+                            *t = Complex32::new(x * w, y * w);
+                        }
+                    }
+                    None => {
+                        for ((t, &x), &w) in self.input.iter_mut().zip(a).zip(&self.analysis) {
+                            *t = Complex32::new(x * w, 0.0);
+                        }
+                    }
                 }
-            }
-            None => {
-                for ((t, &x), &w) in self.input.iter_mut().zip(a).zip(&self.analysis) {
-                    *t = Complex32::new(x * w, 0.0);
-                }
-            }
-        }
-        self.fwd
-            .process_outofplace_with_scratch(&mut self.input, out, &mut self.scratch);
+                self.fwd
+                    .process_outofplace_with_scratch(&mut self.input, out, &mut self.scratch);
+            },
+        )
     }
 
     /// Inverse-transforms `spectrum * (m1 + i m2)` (no `m2` is zero; each mask holds
@@ -151,44 +158,51 @@ impl Stft {
         re: &mut [f32],
         im: &mut [f32],
     ) {
-        let k = self.input.len();
-        let half = k / 2;
-        // Bins 0..=K/2 take the masks in order, bins K/2+1..K mirrored (bin K - j takes j).
-        let (low, high) = self.input.split_at_mut(half + 1);
-        let (z_low, z_high) = spectrum.split_at(half + 1);
-        match m2 {
-            None => {
-                for ((y, &z), &m) in low.iter_mut().zip(z_low).zip(m1) {
-                    *y = z * m;
+        crate::simd::fast(
+            #[inline(always)]
+            || {
+                let k = self.input.len();
+                let half = k / 2;
+                // Bins 0..=K/2 take the masks in order, bins K/2+1..K mirrored (bin K - j takes j).
+                let (low, high) = self.input.split_at_mut(half + 1);
+                let (z_low, z_high) = spectrum.split_at(half + 1);
+                match m2 {
+                    None => {
+                        for ((y, &z), &m) in low.iter_mut().zip(z_low).zip(m1) {
+                            *y = z * m;
+                        }
+                        for ((y, &z), &m) in
+                            high.iter_mut().zip(z_high).zip(m1[1..half].iter().rev())
+                        {
+                            *y = z * m;
+                        }
+                    }
+                    Some(m2) => {
+                        let product = |z: Complex32, m1: f32, m2: f32| {
+                            Complex32::new(z.re * m1 - z.im * m2, z.im * m1 + z.re * m2)
+                        };
+                        for (((y, &z), &a), &b) in low.iter_mut().zip(z_low).zip(m1).zip(m2) {
+                            *y = product(z, a, b);
+                        }
+                        let mirrored = m1[1..half].iter().rev().zip(m2[1..half].iter().rev());
+                        for ((y, &z), (&a, &b)) in high.iter_mut().zip(z_high).zip(mirrored) {
+                            *y = product(z, a, b);
+                        }
+                    }
                 }
-                for ((y, &z), &m) in high.iter_mut().zip(z_high).zip(m1[1..half].iter().rev()) {
-                    *y = z * m;
+                self.inv.process_outofplace_with_scratch(
+                    &mut self.input,
+                    &mut self.output,
+                    &mut self.scratch,
+                );
+                let start = k - 2 * self.hop;
+                let tail = self.output[start..].iter().zip(&self.synthesis[start..]);
+                for ((r, i), (y, &w)) in re.iter_mut().zip(im.iter_mut()).zip(tail) {
+                    *r = y.re * w;
+                    *i = y.im * w;
                 }
-            }
-            Some(m2) => {
-                let product = |z: Complex32, m1: f32, m2: f32| {
-                    Complex32::new(z.re * m1 - z.im * m2, z.im * m1 + z.re * m2)
-                };
-                for (((y, &z), &a), &b) in low.iter_mut().zip(z_low).zip(m1).zip(m2) {
-                    *y = product(z, a, b);
-                }
-                let mirrored = m1[1..half].iter().rev().zip(m2[1..half].iter().rev());
-                for ((y, &z), (&a, &b)) in high.iter_mut().zip(z_high).zip(mirrored) {
-                    *y = product(z, a, b);
-                }
-            }
-        }
-        self.inv.process_outofplace_with_scratch(
-            &mut self.input,
-            &mut self.output,
-            &mut self.scratch,
-        );
-        let start = k - 2 * self.hop;
-        let tail = self.output[start..].iter().zip(&self.synthesis[start..]);
-        for ((r, i), (y, &w)) in re.iter_mut().zip(im.iter_mut()).zip(tail) {
-            *r = y.re * w;
-            *i = y.im * w;
-        }
+            },
+        )
     }
 
     /// Writes to `out` what [`synthesize`](Self::synthesize) gives with a mask of all ones (the
