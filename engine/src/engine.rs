@@ -341,14 +341,19 @@ impl Engine {
         }
         let gains = self.shared.stems.snapshot();
         let scale = 1.0 / channels as f32;
-        for i in 0..len {
-            let mut sum = 0.0;
-            for c in 0..channels {
-                let x = sanitize(input[c][i]);
-                output[c][i] = x;
-                sum += x;
+        // Channel by channel, so that each loop runs over contiguous samples; the mix adds the
+        // channels in the same order as a per-sample sum would.
+        let mono = &mut self.mono[..len];
+        mono.fill(0.0);
+        for (inp, out) in input.iter().zip(output.iter_mut()) {
+            for ((m, o), &x) in mono.iter_mut().zip(out.iter_mut()).zip(inp.iter()) {
+                let x = sanitize(x);
+                *o = x;
+                *m += x;
             }
-            self.mono[i] = sum * scale;
+        }
+        for m in mono.iter_mut() {
+            *m *= scale;
         }
         let mut pos = 0;
         while pos < len {

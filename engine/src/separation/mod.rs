@@ -169,9 +169,10 @@ impl StemOutputs {
     }
 }
 
-/// A delay line of a fixed number of samples.
+/// A delay line of a fixed number of samples, run a block at a time.
 #[derive(Debug, Clone)]
 struct Delay {
+    /// The last `delay` samples in, a ring.
     buf: Vec<f32>,
     mask: usize,
     write: usize,
@@ -180,7 +181,7 @@ struct Delay {
 
 impl Delay {
     fn new(delay: usize) -> Self {
-        let cap = (delay + 1).next_power_of_two();
+        let cap = delay.max(1).next_power_of_two();
         Self {
             buf: vec![0.0; cap],
             mask: cap - 1,
@@ -189,12 +190,23 @@ impl Delay {
         }
     }
 
-    #[inline]
-    fn push(&mut self, x: f32) -> f32 {
-        self.buf[self.write] = x;
-        let y = self.buf[(self.write + self.buf.len() - self.delay) & self.mask];
-        self.write = (self.write + 1) & self.mask;
-        y
+    /// Writes `x` delayed to `out` (as long): the first `delay` samples from the ring, the rest
+    /// straight from `x`; then keeps the end of `x` in the ring.
+    fn process(&mut self, x: &[f32], out: &mut [f32]) {
+        let (n, d, cap) = (x.len(), self.delay, self.buf.len());
+        let from_ring = d.min(n);
+        let start = (self.write + cap - d) & self.mask;
+        let first = (cap - start).min(from_ring);
+        out[..first].copy_from_slice(&self.buf[start..start + first]);
+        out[first..from_ring].copy_from_slice(&self.buf[..from_ring - first]);
+        out[from_ring..n].copy_from_slice(&x[..n - from_ring]);
+        // Only the last `cap` samples of a long block can stay.
+        let keep = &x[n - n.min(cap)..];
+        let at = (self.write + n - keep.len()) & self.mask;
+        let first = (cap - at).min(keep.len());
+        self.buf[at..at + first].copy_from_slice(&keep[..first]);
+        self.buf[..keep.len() - first].copy_from_slice(&keep[first..]);
+        self.write = (self.write + n) & self.mask;
     }
 
     fn reset(&mut self) {
@@ -503,9 +515,7 @@ impl Separator {
             let x = &mut io[c][pos..pos + n];
             self.inputs[c].extend(x);
             let xd = &mut self.span_input[..n];
-            for (d, &s) in xd.iter_mut().zip(x.iter()) {
-                *d = self.delays[c].push(s);
-            }
+            self.delays[c].process(x, xd);
             xd[..silent].fill(0.0);
             // Each signal's finished samples leave its ring, which is cleared behind them for
             // the frames to come.
@@ -702,6 +712,26 @@ fn add_wrapped(ring: &mut [f32], first: usize, chunk: &[f32]) {
 
 #[cfg(test)]
 mod tests {
+
+    /// Block by block, any block lengths (shorter and longer than the delay and the ring), as
+    /// one sample at a time.
+    #[test]
+    fn delay_line_delays_by_its_length_at_any_block_size() {
+        let x: Vec<f32> = (1..=300).map(|i| i as f32).collect();
+        for delay in [0, 1, 5, 16, 17, 64] {
+            for block in [1, 3, 16, 17, 100] {
+                let mut line = Delay::new(delay);
+                let mut out = vec![0.0; x.len()];
+                for (xs, os) in x.chunks(block).zip(out.chunks_mut(block)) {
+                    line.process(xs, os);
+                }
+                for (i, &y) in out.iter().enumerate() {
+                    let want = if i >= delay { x[i - delay] } else { 0.0 };
+                    assert_eq!(y, want, "delay {delay} block {block} sample {i}");
+                }
+            }
+        }
+    }
     use super::*;
 
     /// Stereo tones and clicks over noise, `n` samples.
