@@ -92,7 +92,7 @@ impl EngineConfig {
 pub struct OnsetConfig {
     /// Run onset detection at all.
     pub enabled: bool,
-    /// Analysis window length in seconds (Hann). The FFT is the next power of two.
+    /// Analysis window length in seconds (Hann). The FFT is the next 2-3-5-smooth length.
     pub window_s: f64,
     /// Hop between analysis frames in seconds.
     pub hop_s: f64,

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex64;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use crate::stft::fast_fft_len;
+
 /// The normalised difference function of one frame.
 pub(crate) struct Yin {
     max_lag: usize,
@@ -38,29 +40,6 @@ pub(crate) struct Yin {
     inverse: Arc<dyn ComplexToReal<f64>>,
     /// `d'(τ)` for `τ` in `0..=max_lag`.
     cmndf: Vec<f64>,
-}
-
-/// The smallest length of at least `n` whose only prime factors are 2, 3 and 5 (and which is
-/// even, for the real FFT): realfft is fast at such lengths, and they waste far less than the
-/// next power of two.
-fn fast_fft_len(n: usize) -> usize {
-    let mut best = n.next_power_of_two();
-    let mut p2 = 2;
-    while p2 < best {
-        let mut p3 = p2;
-        while p3 < best {
-            let mut p5 = p3;
-            while p5 < best {
-                if p5 >= n {
-                    best = p5;
-                }
-                p5 *= 5;
-            }
-            p3 *= 3;
-        }
-        p2 *= 2;
-    }
-    best
 }
 
 impl Yin {
