@@ -81,7 +81,7 @@ impl Transition {
     fn predict(&self, v: &[f64], out: &mut [f64], scaled: &mut [f64], acc: &mut [f64]) {
         let (n, s, e) = (self.n, self.switch, self.jump);
         let unvoiced = v[n];
-        let voiced_total: f64 = v[..n].iter().sum();
+        let voiced_total = sum(&v[..n]);
         let spread = (1.0 - s) * e * voiced_total / n as f64 + s * unvoiced / n as f64;
         // `v_i / Z_i` once per bin rather than once per (bin, offset).
         for ((x, &a), &b) in scaled.iter_mut().zip(&v[..n]).zip(&self.inv_row) {
@@ -99,7 +99,7 @@ impl Transition {
     #[inline(always)]
     fn back(&self, g: &[f64], out: &mut [f64], acc: &mut [f64]) {
         let (n, s, e) = (self.n, self.switch, self.jump);
-        let voiced_mean = g[..n].iter().sum::<f64>() / n as f64;
+        let voiced_mean = sum(&g[..n]) / n as f64;
         self.spread(g, acc);
         for (i, o) in out[..n].iter_mut().enumerate() {
             *o = (1.0 - s) * ((1.0 - e) * acc[i] * self.inv_row[i] + e * voiced_mean) + s * g[n];
@@ -204,13 +204,11 @@ impl PitchHmm {
                         &mut self.acc,
                     );
                 }
-                let mut total = 0.0;
-                for (j, w) in self.work.iter().enumerate() {
-                    let v = w * self.obs[cur.start + j];
-                    self.alpha[cur.start + j] = v;
-                    total += v;
-                }
                 let alpha = &mut self.alpha[cur.clone()];
+                for ((a, &w), &o) in alpha.iter_mut().zip(&self.work).zip(&self.obs[cur]) {
+                    *a = w * o;
+                }
+                let total = sum(alpha);
                 if total > 1e-300 && total.is_finite() {
                     let inv = 1.0 / total;
                     alpha.iter_mut().for_each(|v| *v *= inv);
@@ -231,7 +229,7 @@ impl PitchHmm {
                         *g = self.obs[o.start + j] * self.beta[j];
                     }
                     self.trans.back(&self.work, &mut self.beta, &mut self.acc);
-                    let m = self.beta.iter().cloned().fold(0.0, f64::max);
+                    let m = max(&self.beta);
                     if m > 1e-300 && m.is_finite() {
                         self.beta.iter_mut().for_each(|v| *v /= m);
                     } else {
@@ -239,11 +237,10 @@ impl PitchHmm {
                     }
                 }
                 let a = self.slot(t - lag);
-                let mut total = 0.0;
-                for (j, g) in self.gamma.iter_mut().enumerate() {
-                    *g = self.alpha[a.start + j] * self.beta[j];
-                    total += *g;
+                for ((g, &a), &b) in self.gamma.iter_mut().zip(&self.alpha[a]).zip(&self.beta) {
+                    *g = a * b;
                 }
+                let mut total = sum(&self.gamma);
                 if !(total > 0.0 && total.is_finite()) {
                     self.gamma.fill(0.0);
                     self.gamma[n] = 1.0;
@@ -268,7 +265,7 @@ impl PitchHmm {
     /// Share of the last posterior's voiced mass within `radius` bins of `bin`.
     pub(crate) fn concentration(&self, bin: usize, radius: usize) -> f64 {
         let n = self.trans.n;
-        let voiced: f64 = self.gamma[..n].iter().sum();
+        let voiced = sum(&self.gamma[..n]);
         if voiced <= 0.0 {
             return 0.0;
         }
@@ -276,6 +273,38 @@ impl PitchHmm {
         let hi = (bin + radius).min(n - 1);
         (self.gamma[lo..=hi].iter().sum::<f64>() / voiced).min(1.0)
     }
+}
+
+/// Lanes of [`sum`] and [`max`]: independent running values, so that each step need not wait
+/// for the previous one (one chain over the ~300 states is most of an HMM step otherwise).
+const LANES: usize = 8;
+
+/// The sum of `x`, added in [`LANES`] interleaved partial sums.
+#[inline(always)]
+fn sum(x: &[f64]) -> f64 {
+    let mut lanes = [0.0; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
+/// The largest of `x` and 0 (NaN ignored), over [`LANES`] interleaved running maxima.
+#[inline(always)]
+fn max(x: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder().iter().fold(0.0, |m: f64, &v| m.max(v));
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = l.max(v);
+        }
+    }
+    lanes.iter().fold(rest, |m, &v| m.max(v))
 }
 
 #[cfg(test)]
