@@ -13,9 +13,17 @@
 //! baseline build). Small functions called many times per frame stay out of it: the check and
 //! the call cost more than the wider vectors save.
 
+/// Test builds only: every [`fast`] call runs the baseline build while this is set.
+#[cfg(test)]
+static BASELINE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs `f`, compiled for AVX2 when the CPU has it.
 #[inline(always)]
 pub(crate) fn fast<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(test)]
+    if BASELINE_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        return f();
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -32,7 +40,75 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
 
 #[cfg(test)]
 mod tests {
-    use super::fast;
+    use super::{fast, BASELINE_ONLY};
+    use crate::{Engine, EngineConfig, Event};
+    use std::sync::atomic::Ordering;
+
+    /// Audio out, every stem and every event of the whole engine (onsets, pitch, notes,
+    /// melody, all stems) over three seconds of stereo: a vibrato tone over clicks and noise.
+    fn run_everything() -> (Vec<f32>, Vec<Event>) {
+        let sr = 44_100.0;
+        let mut config = EngineConfig::new(sr, 2, 512);
+        config.pitch.enabled = true;
+        config.notes.enabled = true;
+        config.separation.enabled = true;
+        config.melody.enabled = true;
+        let (mut engine, mut rx) = Engine::new(config).unwrap();
+        let mut stems = engine.make_stem_outputs();
+        let mut seed = 7u32;
+        let signal: Vec<f32> = (0..3 * 44_100)
+            .map(|i| {
+                let t = i as f32 / sr as f32;
+                let f = 220.0 * (1.0 + 0.01 * (2.0 * std::f32::consts::PI * 5.0 * t).sin());
+                let tone: f32 = (1..6)
+                    .map(|h| (2.0 * std::f32::consts::PI * f * h as f32 * t).sin() / h as f32)
+                    .sum();
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = seed as f32 / u32::MAX as f32 - 0.5;
+                let click = if i % 11_025 < 30 { 0.8 } else { 0.0 };
+                0.3 * tone * (t * 0.7).fract() + 0.05 * noise + click
+            })
+            .collect();
+        let (mut audio, mut events) = (Vec::new(), Vec::new());
+        let mut out = [vec![0.0f32; 512], vec![0.0f32; 512]];
+        for chunk in signal.chunks(512) {
+            let right: Vec<f32> = chunk.iter().map(|v| 0.7 * v).collect();
+            let (l, r) = out.split_at_mut(1);
+            let output = &mut [&mut l[0][..chunk.len()], &mut r[0][..chunk.len()]];
+            engine
+                .process_stems(&[chunk, &right], output, &mut stems)
+                .unwrap();
+            audio.extend(output.iter().flat_map(|c| c.iter()));
+            for stem in crate::separation::Stem::ALL {
+                for c in 0..2 {
+                    audio.extend(stems.channel(stem, c));
+                }
+            }
+            while let Some(e) = rx.pop() {
+                events.push(e);
+            }
+        }
+        (audio, events)
+    }
+
+    /// The AVX2 build of every hot loop gives the baseline build's results bit for bit (on a
+    /// machine without AVX2 both runs take the baseline).
+    #[test]
+    fn the_whole_engine_gives_the_same_results_with_and_without_avx2() {
+        BASELINE_ONLY.store(true, Ordering::Relaxed);
+        let baseline = run_everything();
+        BASELINE_ONLY.store(false, Ordering::Relaxed);
+        let fast = run_everything();
+        assert!(baseline.1.iter().any(|e| matches!(e, Event::NoteOn { .. })));
+        assert!(baseline.0.iter().any(|&v| v != 0.0));
+        assert_eq!(baseline.1, fast.1);
+        let same_bits = baseline
+            .0
+            .iter()
+            .zip(&fast.0)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same_bits && baseline.0.len() == fast.0.len());
+    }
 
     #[inline(always)]
     fn kernel(x: &[f32]) -> (Vec<f32>, f32) {
