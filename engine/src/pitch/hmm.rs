@@ -236,8 +236,9 @@ impl PitchHmm {
                         self.beta.fill(1.0);
                     }
                 }
-                let a = self.slot(t - lag);
-                for ((g, &a), &b) in self.gamma.iter_mut().zip(&self.alpha[a]).zip(&self.beta) {
+                let decided = self.slot(t - lag);
+                let alpha = &self.alpha[decided];
+                for ((g, &a), &b) in self.gamma.iter_mut().zip(alpha).zip(&self.beta) {
                     *g = a * b;
                 }
                 let mut total = sum(&self.gamma);
