@@ -3,10 +3,11 @@
 //! The crate is built for the baseline of its target (SSE2 on x86-64), so that it runs on every
 //! machine. The DSP loops are written to vectorise (plain arrays and slices, no intrinsics);
 //! [`fast`] runs such a loop compiled a second time for AVX2 when the CPU has it (most x86-64
-//! CPUs made since 2013 to 2015), which doubles the vector width. The choice is made per call from a
-//! cached CPU feature flag (one relaxed atomic load), never allocates, and does not change
-//! results: Rust never fuses or reorders floating-point operations, so both builds compute the
-//! same operations in the same order, only more of them at a time.
+//! CPUs made since 2013 to 2015), which doubles the vector width. The choice is made per call
+//! from a cached CPU feature flag (one relaxed atomic load), never allocates, and does not
+//! change results: Rust never fuses or reorders floating-point operations, so both builds
+//! compute the same operations in the same order, only more of them at a time. For the same
+//! reason a sum is one chain of additions unless written otherwise: [`sum_lanes`].
 //!
 //! What runs under [`fast`] is the closure and what the compiler inlines into it, so the closure
 //! and the helpers it calls are `#[inline(always)]` (a function left out of line runs the
@@ -36,6 +37,21 @@ pub(crate) fn fast<R>(f: impl FnOnce() -> R) -> R {
 #[target_feature(enable = "avx2")]
 unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// The sum of `x`, added in `L` interleaved partial sums (then those in order, then the
+/// remainder): `L` independent chains, where a plain sum waits on each addition.
+#[inline(always)]
+pub(crate) fn sum_lanes<const L: usize>(x: &[f64]) -> f64 {
+    let mut lanes = [0.0; L];
+    let chunks = x.chunks_exact(L);
+    let rest: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
 }
 
 #[cfg(test)]

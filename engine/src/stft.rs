@@ -107,7 +107,8 @@ impl Analyzer {
                     &mut self.spectrum,
                     &mut self.scratch,
                 );
-                // Input is sanitised and clamped, so the plain form cannot overflow (hypot is 5x slower).
+                // Input is sanitised and clamped, so the plain form cannot overflow (hypot is 5x
+                // slower).
                 for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
                     *m = (c.re * c.re + c.im * c.im).sqrt();
                 }

@@ -221,8 +221,9 @@ impl Salience {
                 {
                     *q = (c.re * c.re + c.im * c.im + 1e-20) * w;
                 }
-                // Tested `SCAN` bins at a time into a bit mask (vectorised), then the set bits listed.
-                // Bins past `hi` are tested too (the power has `SCAN` spare entries) and masked off.
+                // Tested `SCAN` bins at a time into a bit mask (vectorised), then the set bits
+                // listed. Bins past `hi` are tested too (the power has `SCAN` spare entries) and
+                // masked off.
                 let mut count = 0;
                 let power = &self.power[..];
                 for start in (lo..=hi).step_by(SCAN) {
@@ -245,9 +246,9 @@ impl Salience {
                 }
                 let candidates = &self.candidates[..count];
                 // A peak's interpolated level is at most `b + (b - m) / 8` dB, `m = min(a, c)` (the
-                // parabola's rise is `(a - c)^2 / (8 (2b - a - c))` and `|a - c| <= 2b - a - c`). In
-                // power that is `q_b^9 / q_m` (f64: no overflow): `10 log10` of it over 8 is the bound
-                // in dB, up to rounding well under `SKIP_MARGIN_DB`.
+                // parabola's rise is `(a - c)^2 / (8 (2b - a - c))` and `|a - c| <= 2b - a - c`).
+                // In power that is `q_b^9 / q_m` (f64: no overflow): `10 log10` of it over 8 is the
+                // bound in dB, up to rounding well under `SKIP_MARGIN_DB`.
                 let bound = |k: usize| {
                     let b = power[k] as f64;
                     let b2 = b * b;
@@ -286,9 +287,9 @@ impl Salience {
                         (p, b - 0.25 * (a - c) * p)
                     })
                 };
-                // The strongest candidate, when a peak, bounds the frame's strongest peak from below,
-                // so candidates whose bound is below its level minus the peak range are below the
-                // floor: skipped.
+                // The strongest candidate, when a peak, bounds the frame's strongest peak from
+                // below, so candidates whose bound is below its level minus the peak range are
+                // below the floor: skipped.
                 let skip_below = peak(strongest).map_or(0.0, |(_, level)| {
                     10f64.powf(0.8 * (level - self.s.peak_range_db - SKIP_MARGIN_DB) as f64)
                 });
@@ -312,9 +313,9 @@ impl Salience {
                     return false;
                 }
                 // Harmonic summation of the peaks within range of the strongest: each harmonic adds
-                // `g * kernel[round(|bin - centre| * KERNEL_STEPS)]` to the bins within `HALF` of its
-                // centre, in the same order for every bin, so the rows and the bin-by-bin path give
-                // the same sums.
+                // `g * kernel[round(|bin - centre| * KERNEL_STEPS)]` to the bins within `HALF` of
+                // its centre, in the same order for every bin, so the rows and the bin-by-bin path
+                // give the same sums.
                 let floor = max_db - self.s.peak_range_db;
                 let n_bins = (self.sal.len() - 2 * PAD) as f32;
                 let half = HALF as f32;
@@ -343,8 +344,8 @@ impl Salience {
                         }
                         let g = w * amp;
                         if centre >= ROW_MIN_CENTRE {
-                            // A whole row from `floor(centre) - ROW_FROM`; bins past either end of the
-                            // function land in the padding, the row's zeros add nothing.
+                            // A whole row from `floor(centre) - ROW_FROM`; bins past either end of
+                            // the function land in the padding, the row's zeros add nothing.
                             let (whole, row) = kernel_row(centre);
                             let start = PAD - ROW_FROM + whole;
                             if let Some(dst) = sal[start..].first_chunk_mut::<ROW>() {

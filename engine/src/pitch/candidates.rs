@@ -109,7 +109,8 @@ impl CandidateExtractor {
                 self.dip_probs.clear();
                 self.bin_counts = [0; THRESHOLDS];
                 let (lo, hi) = (self.min_lag, self.max_lag.min(cmndf.len() - 1));
-                // Local minima of d' inside the lag range (the ends count if lower than their neighbour).
+                // Local minima of d' inside the lag range (the ends count if lower than their
+                // neighbour).
                 for tau in lo..=hi {
                     let v = cmndf[tau];
                     let left = if tau > lo {
@@ -137,8 +138,8 @@ impl CandidateExtractor {
                 if self.dips.is_empty() {
                     return 0.0;
                 }
-                // Threshold i is (i + 1) / T; a dip is below it when its height is < (i + 1) / T, i.e.
-                // when its height bin is <= i. `below` counts those dips.
+                // Threshold i is (i + 1) / T; a dip is below it when its height is < (i + 1) / T,
+                // i.e. when its height bin is <= i. `below` counts those dips.
                 let mut below = 0usize;
                 let mut no_trough = 0.0;
                 let mut global_min = 0;

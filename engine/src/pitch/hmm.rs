@@ -280,18 +280,10 @@ impl PitchHmm {
 /// for the previous one (one chain over the ~300 states is most of an HMM step otherwise).
 const LANES: usize = 8;
 
-/// The sum of `x`, added in [`LANES`] interleaved partial sums.
+/// The sum of `x` over [`LANES`] interleaved partial sums.
 #[inline(always)]
 fn sum(x: &[f64]) -> f64 {
-    let mut lanes = [0.0; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let rest: f64 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (l, &v) in lanes.iter_mut().zip(c) {
-            *l += v;
-        }
-    }
-    lanes.iter().sum::<f64>() + rest
+    crate::simd::sum_lanes::<LANES>(x)
 }
 
 /// The largest of `x` and 0 (NaN ignored), over [`LANES`] interleaved running maxima.

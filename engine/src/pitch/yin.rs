@@ -13,9 +13,9 @@
 //! so every lag describes the centre of the frame, and with `N = 2 τ_max` at least `τ_max`
 //! pairs enter each sum (a full period of the lowest pitch). `e₁`, `e₂` come from a running sum
 //! of squares and `r` from the frame's autocorrelation through one FFT pair (zero-padded to a
-//! 2-3-5-smooth length at least `N + τ_max`, so no circular wrap reaches the lags used). Everything is
-//! in `f64`: the dips that matter are tiny differences of large sums. The normalisation is
-//! `d'(τ) = d(τ) τ / Σ_{1≤k≤τ} d(k)`, `d'(0) = 1`.
+//! 2-3-5-smooth length at least `N + τ_max` ([`fast_fft_len`]), so no circular wrap reaches the
+//! lags used). Everything is in `f64`: the dips that matter are tiny differences of large sums.
+//! The normalisation is `d'(τ) = d(τ) τ / Σ_{1≤k≤τ} d(k)`, `d'(0) = 1`.
 
 use std::sync::Arc;
 
@@ -97,17 +97,9 @@ impl Yin {
                 let n = self.frame.len();
                 // Remove the frame's mean: a DC offset adds nothing to d(τ) in exact arithmetic but
                 // costs precision in e₁ + e₂ - 2 r.
-                // Summed in four lanes (one chain would wait on each addition): any mean close to the
-                // frame's serves.
-                let mut lanes = [0.0f64; 4];
-                let chunks = self.frame.chunks_exact(4);
-                let rest: f64 = chunks.remainder().iter().sum();
-                for c in chunks {
-                    for (l, &x) in lanes.iter_mut().zip(c) {
-                        *l += x;
-                    }
-                }
-                let mean = (lanes.iter().sum::<f64>() + rest) / n as f64;
+                // Summed in four lanes (one chain would wait on each addition): any mean close to
+                // the frame's serves.
+                let mean = crate::simd::sum_lanes::<4>(&self.frame) / n as f64;
                 self.energy[0] = 0.0;
                 // The running sum stays in a register (read back from memory, each step would wait
                 // for the previous store).

@@ -208,8 +208,8 @@ impl Hpss {
                 }
                 self.freq.apply(&self.scratch, &mut self.p2);
 
-                // The sustain term and the masks, `LANES` bins at a time (the spare lanes of the last
-                // group read zeros and are not written).
+                // The sustain term and the masks, `LANES` bins at a time (the spare lanes of the
+                // last group read zeros and are not written).
                 let slots_used = if self.lookahead > 0 { slots } else { 0 };
                 let (power, bh, bp) = (self.power, self.harmonic_margin, self.percussive_margin);
                 for b in (0..bins).step_by(LANES) {
@@ -238,7 +238,8 @@ impl Hpss {
                         }
                         let median = self.column.select();
                         for l in 0..LANES {
-                            // The median is at most the maximum: only a bound above `h` can raise it.
+                            // The median is at most the maximum: only a bound above `h` can raise
+                            // it.
                             let safe = if max[l] > 0.0 { max[l] } else { 1.0 };
                             let weight = pow5(a[l] / safe);
                             let raised = median[l] * weight;
