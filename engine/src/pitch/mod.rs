@@ -49,9 +49,10 @@ const MAX_GLIDE_OCT_PER_S: f64 = 35.92;
 const SWITCH_PROB: f64 = 0.01;
 /// Probability of a leap anywhere in the range from one frame to the next, per 10 ms.
 const JUMP_PROB: f64 = 0.01;
-/// Periodicity at which the voicing odds are even: `V / (V + V_HALF)` with `V` the candidates'
-/// total probability. Deeper dips add little: sustain and release are equally periodic.
-const V_HALF: f64 = 0.05;
+/// Periodicity at which the voicing odds are half their most: `V / (V + V_HALF)` with `V` the
+/// probability of the dips below the thresholds. Deeper dips add little: sustain and release
+/// are equally periodic.
+const V_HALF: f64 = 0.01;
 /// Odds of voicing (before the release term) for a clearly periodic frame.
 const VOICED_ODDS: f64 = 3.0;
 /// Level fall across a frame (last 10 ms against first 10 ms) from which it counts against
@@ -210,7 +211,9 @@ impl PitchTracker {
         if rise_db > crate::tune::get("PRE", NOT_YET_DB) {
             decades += 3.0;
         }
-        self.voiced_odds * periodicity / (periodicity + V_HALF) / 10f64.powf(decades)
+        self.voiced_odds * periodicity
+            / (periodicity + crate::tune::get("VH", V_HALF))
+            / 10f64.powf(decades)
     }
 
     /// `n` samples were appended to `history`; analyses a frame if one is due and returns the
@@ -256,7 +259,11 @@ impl PitchTracker {
         let nb = self.hmm.bins();
         self.voiced_obs.fill(0.0);
         if periodicity > 0.0 {
-            let scale = nb as f64 * self.voicing_odds(periodicity, fall_db, rise_db) / periodicity;
+            // Over the candidates' own total, which holds the share the deepest dip gets when no
+            // dip is below a threshold: over `periodicity`, which leaves it out, a frame of
+            // noise with a hint of periodicity would put a hundredfold weight on that dip.
+            let total: f64 = self.candidates.iter().map(|c| c.prob).sum();
+            let scale = nb as f64 * self.voicing_odds(periodicity, fall_db, rise_db) / total;
             for c in &self.candidates {
                 // Candidates up to half a semitone outside the range count at its edges.
                 let b = self.bin_of(c.freq_hz).round();
