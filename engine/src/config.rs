@@ -300,8 +300,8 @@ impl PitchConfig {
         ((self.hop_s * sample_rate).round() as usize).max(1)
     }
 
-    /// Longest period searched, in samples: `ceil(sample_rate / fmin_hz) + 1`. The analysis frame
-    /// is twice this.
+    /// Longest period searched, in samples at `sample_rate`: `ceil(sample_rate / fmin_hz) + 1`.
+    /// The analysis frame is twice this, at the tracker's (decimated) analysis rate.
     pub fn max_period_samples(&self, sample_rate: f64) -> usize {
         (sample_rate / self.fmin_hz).ceil() as usize + 1
     }

@@ -354,9 +354,13 @@ fn invalid_pitch_and_note_settings_are_refused_with_a_specific_error() {
 fn stated_latencies() {
     let (e, _rx) = engine(256);
     let hop = e.pitch_hop_samples();
-    // Frame of two periods of 60 Hz, centred, plus two frames of smoothing.
-    let period = (SR / 60.0).ceil() as usize + 1;
-    assert_eq!(e.latency_samples(Output::Pitch), period + 2 * hop);
+    // Frame of two periods of 60 Hz at half the rate, centred, the decimation filter's 16
+    // samples, plus two frames of smoothing.
+    let period = (SR / 2.0 / 60.0).ceil() as usize + 1;
+    assert_eq!(
+        e.latency_samples(Output::Pitch),
+        2 * (period - 1) + 1 + 16 + 2 * hop
+    );
     assert!(e.latency_samples(Output::Pitch) as f64 <= 0.030 * SR);
     let notes = e.latency_samples(Output::Notes);
     e.handle().set_notes_min_length(0.1).unwrap();
