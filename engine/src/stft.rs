@@ -9,12 +9,15 @@ use realfft::{RealFftPlanner, RealToComplex};
 use crate::framer::History;
 use crate::window;
 
-/// The smallest length of at least `n` whose only prime factors are 2, 3 and 5 (and which is
-/// even, for the real FFT): realfft is fast at such lengths, and they waste far less than the
-/// next power of two.
+/// The smallest length of at least `n` whose only prime factors are 2, 3 and 5 and which is a
+/// multiple of 16: realfft is fast at such lengths, and they waste far less than the next power
+/// of two. The factor 16 (8 in the half-length complex FFT realfft runs) keeps rustfft on its
+/// vectorised radix-2 stages: without it, 2250 points (1125 = 3² 5³) took 3.2 µs against
+/// 2.2 µs for 2304, and a forward and inverse f64 pair of 1250 points 5.0 µs against 3.2 µs for
+/// 1280.
 pub(crate) fn fast_fft_len(n: usize) -> usize {
-    let mut best = n.next_power_of_two();
-    let mut p2 = 2;
+    let mut best = n.max(16).next_power_of_two();
+    let mut p2 = 16;
     while p2 < best {
         let mut p3 = p2;
         while p3 < best {
@@ -44,7 +47,7 @@ pub(crate) struct Frame<'a> {
 }
 
 /// Hann-windowed FFT of the newest `window_len` samples, zero-padded to the next 2-3-5-smooth
-/// length ([`fast_fft_len`]: 2048 for the default 46 ms at 44.1 kHz, 2250 at 48 kHz where the
+/// length ([`fast_fft_len`]: 2048 for the default 46 ms at 44.1 kHz, 2304 at 48 kHz where the
 /// next power of two would be 4096).
 pub(crate) struct Analyzer {
     window: Vec<f32>,
@@ -125,6 +128,26 @@ impl Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_lengths_are_small_multiples_of_16_with_factors_2_3_5() {
+        assert_eq!(fast_fft_len(2046), 2048);
+        assert_eq!(fast_fft_len(2227), 2304);
+        assert_eq!(fast_fft_len(1203), 1280);
+        assert_eq!(fast_fft_len(1107), 1152);
+        assert_eq!(fast_fft_len(3), 16);
+        for n in 1..5000 {
+            let m = fast_fft_len(n);
+            assert!(m >= n && m % 16 == 0 && m <= n.max(16).next_power_of_two());
+            let mut r = m;
+            for p in [2, 3, 5] {
+                while r % p == 0 {
+                    r /= p;
+                }
+            }
+            assert_eq!(r, 1, "{m}");
+        }
+    }
 
     #[test]
     fn full_scale_sine_on_a_bin_has_magnitude_one_half() {
