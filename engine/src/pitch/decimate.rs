@@ -4,8 +4,8 @@
 //! describes the same periods. The stream is low-passed (a Blackman-windowed sinc, linear phase)
 //! and each frame takes every `factor`-th filtered sample, ending at the newest one, so frames
 //! stay on the same absolute stream positions whatever the hop (odd hops included). The filter
-//! runs once per input sample, on the samples that arrived since the last frame, into a ring of
-//! its own. Its delay, [`Decimator::delay`] input samples, adds to the tracker's latency.
+//! runs once per input sample, at each frame on the samples that arrived since the last one, into
+//! a ring of its own. Its delay, [`Decimator::delay`] input samples, adds to the tracker's latency.
 
 use crate::framer::History;
 
@@ -38,10 +38,12 @@ pub(crate) fn factor_for(sample_rate: f64, fmax_hz: f64) -> usize {
         .max(1.0) as usize
 }
 
-/// Filter half-length in output samples: the transition band is about `1 / HALF_LEN` of the
-/// output's Nyquist frequency wide.
+/// Filter half-length in output samples. With the Blackman window and `CUTOFF` the response is
+/// flat to 0.1 dB up to 0.65 of the output's Nyquist frequency (7.2 kHz at 44.1 kHz in), 3 dB
+/// down at 0.84 and 60 dB down from 1.21 (below -75 dB further out): what aliases back lands
+/// above 0.79 of it, far above the partials that decide a period.
 const HALF_LEN: usize = 8;
-/// Cutoff as a fraction of the output's Nyquist frequency.
+/// Cutoff (the sinc's) as a fraction of the output's Nyquist frequency.
 const CUTOFF: f64 = 0.9;
 
 impl Decimator {
@@ -128,6 +130,7 @@ fn lowpass(factor: usize) -> Vec<f32> {
     let sum: f64 = taps.iter().sum();
     taps.into_iter().map(|t| (t / sum) as f32).collect()
 }
+
 /// Dot product in eight lanes.
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
