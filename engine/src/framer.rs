@@ -21,13 +21,17 @@ impl History {
         }
     }
 
-    /// Appends samples.
+    /// Appends samples (a block at a time: at most two copies, whatever its length).
     #[inline]
     pub(crate) fn extend(&mut self, xs: &[f32]) {
-        for &x in xs {
-            self.buf[self.write] = x;
-            self.write = (self.write + 1) & self.mask;
-        }
+        let (n, cap) = (xs.len(), self.buf.len());
+        // Only the last `cap` samples of a long block can stay.
+        let keep = &xs[n - n.min(cap)..];
+        let at = (self.write + n - keep.len()) & self.mask;
+        let first = (cap - at).min(keep.len());
+        self.buf[at..at + first].copy_from_slice(&keep[..first]);
+        self.buf[..keep.len() - first].copy_from_slice(&keep[first..]);
+        self.write = (self.write + n) & self.mask;
     }
 
     /// Copies the newest `out.len()` samples, oldest first. `out.len()` must not exceed the

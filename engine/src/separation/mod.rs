@@ -172,46 +172,31 @@ impl StemOutputs {
 /// A delay line of a fixed number of samples, run a block at a time.
 #[derive(Debug, Clone)]
 struct Delay {
-    /// The last `delay` samples in, a ring.
-    buf: Vec<f32>,
-    mask: usize,
-    write: usize,
+    /// At least the last `delay` samples in.
+    past: History,
     delay: usize,
 }
 
 impl Delay {
     fn new(delay: usize) -> Self {
-        let cap = delay.max(1).next_power_of_two();
         Self {
-            buf: vec![0.0; cap],
-            mask: cap - 1,
-            write: 0,
+            past: History::new(delay),
             delay,
         }
     }
 
-    /// Writes `x` delayed to `out` (as long): the first `delay` samples from the ring, the rest
-    /// straight from `x`; then keeps the end of `x` in the ring.
+    /// Writes `x` delayed to `out` (as long): the first `delay` samples from the past, the rest
+    /// straight from `x`; then keeps `x` as the past.
     fn process(&mut self, x: &[f32], out: &mut [f32]) {
-        let (n, d, cap) = (x.len(), self.delay, self.buf.len());
-        let from_ring = d.min(n);
-        let start = (self.write + cap - d) & self.mask;
-        let first = (cap - start).min(from_ring);
-        out[..first].copy_from_slice(&self.buf[start..start + first]);
-        out[first..from_ring].copy_from_slice(&self.buf[..from_ring - first]);
-        out[from_ring..n].copy_from_slice(&x[..n - from_ring]);
-        // Only the last `cap` samples of a long block can stay.
-        let keep = &x[n - n.min(cap)..];
-        let at = (self.write + n - keep.len()) & self.mask;
-        let first = (cap - at).min(keep.len());
-        self.buf[at..at + first].copy_from_slice(&keep[..first]);
-        self.buf[..keep.len() - first].copy_from_slice(&keep[first..]);
-        self.write = (self.write + n) & self.mask;
+        let (n, d) = (x.len(), self.delay);
+        let from_past = d.min(n);
+        self.past.copy_ending(d - from_past, &mut out[..from_past]);
+        out[from_past..n].copy_from_slice(&x[..n - from_past]);
+        self.past.extend(x);
     }
 
     fn reset(&mut self) {
-        self.buf.fill(0.0);
-        self.write = 0;
+        self.past.reset();
     }
 }
 
@@ -712,6 +697,7 @@ fn add_wrapped(ring: &mut [f32], first: usize, chunk: &[f32]) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// Block by block, any block lengths (shorter and longer than the delay and the ring), as
     /// one sample at a time.
@@ -732,7 +718,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     /// Stereo tones and clicks over noise, `n` samples.
     fn material(n: usize) -> [Vec<f32>; 2] {
