@@ -31,7 +31,10 @@ const BLOCK: usize = 512;
 fn music(seconds: f64) -> (Vec<f32>, f64) {
     let a = read_audio(&test_data().join("onsets/o000_piano.flac")).expect("test data");
     let x = &a.channels[0];
-    let start = x.iter().position(|&v| v != 0.0).expect("test data is not silent");
+    let start = x
+        .iter()
+        .position(|&v| v != 0.0)
+        .expect("test data is not silent");
     let n = (seconds * a.sample_rate as f64) as usize;
     (x[start..start + n].to_vec(), a.sample_rate as f64)
 }
