@@ -31,7 +31,7 @@ pub enum Event {
         /// Probability that the frame is voiced (0 to 1).
         voiced_prob: f32,
         /// Confidence in `f0_hz` given that the frame is voiced: the share of the voiced
-        /// probability within a quarter tone of it (0 to 1).
+        /// probability within a third of a semitone of it (0 to 1).
         confidence: f32,
     },
     /// One frame of the melody (predominant pitch) tracker, one per melody hop
