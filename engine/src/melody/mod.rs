@@ -319,8 +319,13 @@ impl PredominantPitch {
     /// `hop.len()` should equal the hop given to [`new`](Self::new); other lengths are
     /// appended as given (still one frame per call), which shifts the timing.
     pub fn push_hop(&mut self, hop: &[f32]) -> MelodyFrame {
-        for &x in hop {
-            self.history.extend(&[sanitize(x)]);
+        // Sanitised a chunk at a time into the history (one copy per chunk, not per sample).
+        let mut clean = [0.0f32; 64];
+        for chunk in hop.chunks(clean.len()) {
+            for (c, &x) in clean.iter_mut().zip(chunk) {
+                *c = sanitize(x);
+            }
+            self.history.extend(&clean[..chunk.len()]);
         }
         self.history.copy_latest(&mut self.frame);
         let any = self.salience.analyze(&self.frame, &mut self.candidates);
