@@ -15,7 +15,9 @@
 //! overlap-add; two real signals share each complex transform: a stereo frame's channels, or two
 //! stems of a mono one); the residual is the delayed input minus the harmonic and percussive
 //! stems and the accompaniment the delayed input minus the melody, so each split sums to the
-//! input exactly. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
+//! input exactly. With both separation margins at 1 (the default) the harmonic and percussive
+//! masks sum to 1: the percussive stem is then the delayed input minus the harmonic one, without
+//! a transform of its own, and the residual is silent. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
 //! the gains glided per frame (20 ms time constant): with every gain at 1 it is the input,
 //! delayed.
 //!
@@ -266,6 +268,10 @@ pub struct Separator {
     /// With every gain at 1 the mix is the frame itself: overlap-add its input samples under the
     /// window product instead of an inverse FFT (off only to test that both agree).
     unity_pass_through: bool,
+    /// With both separation margins at 1 the harmonic and percussive masks sum to 1, so the
+    /// percussive stem is the delayed input minus the harmonic one (and the residual silent):
+    /// one inverse transform fewer per frame (off only to test that both agree).
+    complementary: bool,
     /// The span being output: each synthesised signal's samples, `SYNTH x hop`, and the
     /// delayed input's, `hop`.
     span: Vec<f32>,
@@ -404,6 +410,7 @@ impl Separator {
             chunk: vec![0.0; 2 * hop],
             chunk_im: vec![0.0; 2 * hop],
             unity_pass_through: true,
+            complementary: config.harmonic_margin == 1.0 && config.percussive_margin == 1.0,
             span: vec![0.0; SYNTH * hop],
             span_input: vec![0.0; hop],
             ola: vec![0.0; SYNTH * channels * ola_len],
@@ -518,11 +525,19 @@ impl Separator {
             if let Some(st) = stems.as_deref_mut() {
                 let (h, p, m) = (part(SYN_HARMONIC), part(SYN_PERCUSSIVE), part(SYN_MELODY));
                 st.span_mut(Stem::Harmonic, c, pos, n).copy_from_slice(h);
-                st.span_mut(Stem::Percussive, c, pos, n).copy_from_slice(p);
                 st.span_mut(Stem::Melody, c, pos, n).copy_from_slice(m);
-                let residual = st.span_mut(Stem::Residual, c, pos, n).iter_mut();
-                for (((o, &xd), &h), &p) in residual.zip(xd.iter()).zip(h).zip(p) {
-                    *o = xd - h - p;
+                if self.complementary {
+                    let percussive = st.span_mut(Stem::Percussive, c, pos, n).iter_mut();
+                    for ((o, &xd), &h) in percussive.zip(xd.iter()).zip(h) {
+                        *o = xd - h;
+                    }
+                    st.span_mut(Stem::Residual, c, pos, n).fill(0.0);
+                } else {
+                    st.span_mut(Stem::Percussive, c, pos, n).copy_from_slice(p);
+                    let residual = st.span_mut(Stem::Residual, c, pos, n).iter_mut();
+                    for (((o, &xd), &h), &p) in residual.zip(xd.iter()).zip(h).zip(p) {
+                        *o = xd - h - p;
+                    }
                 }
                 let accompaniment = st.span_mut(Stem::Accompaniment, c, pos, n).iter_mut();
                 for ((o, &xd), &m) in accompaniment.zip(xd.iter()).zip(m) {
@@ -614,7 +629,11 @@ impl Separator {
                 (SYN_MELODY, &self.mask_m),
                 (SYN_MIX, &self.mask_mix),
             ] {
-                let wanted = if kind == SYN_MIX { !unity } else { with_stems };
+                let wanted = match kind {
+                    SYN_MIX => !unity,
+                    SYN_PERCUSSIVE => with_stems && !self.complementary,
+                    _ => with_stems,
+                };
                 if wanted {
                     self.stft.synthesize(spectrum, mask, None, re, im);
                     add(kind, 0, re);
@@ -622,28 +641,29 @@ impl Separator {
                 }
             }
         } else {
-            if with_stems {
-                let (h, p) = (&self.mask_h, &self.mask_p);
-                self.stft.synthesize(spectrum, h, Some(p), re, im);
-                add(SYN_HARMONIC, 0, re);
-                add(SYN_PERCUSSIVE, 0, im);
+            // Up to three signals, paired two to a transform.
+            let (h, p, m, mix) = (&self.mask_h, &self.mask_p, &self.mask_m, &self.mask_mix);
+            let mut wanted: [(usize, &[f32]); 4] = [(0, &[]); 4];
+            let mut count = 0;
+            let signals = [
+                (SYN_HARMONIC, &h[..], with_stems),
+                (SYN_PERCUSSIVE, &p[..], with_stems && !self.complementary),
+                (SYN_MELODY, &m[..], with_stems),
+                (SYN_MIX, &mix[..], !unity),
+            ];
+            for (kind, mask, on) in signals {
+                if on {
+                    wanted[count] = (kind, mask);
+                    count += 1;
+                }
             }
-            match (with_stems, unity) {
-                (true, true) => {
-                    self.stft.synthesize(spectrum, &self.mask_m, None, re, im);
-                    add(SYN_MELODY, 0, re);
+            for pair in wanted[..count].chunks(2) {
+                let second = pair.get(1).map(|&(_, mask)| mask);
+                self.stft.synthesize(spectrum, pair[0].1, second, re, im);
+                add(pair[0].0, 0, re);
+                if let Some(&(kind, _)) = pair.get(1) {
+                    add(kind, 0, im);
                 }
-                (true, false) => {
-                    let (m, mix) = (&self.mask_m, &self.mask_mix);
-                    self.stft.synthesize(spectrum, m, Some(mix), re, im);
-                    add(SYN_MELODY, 0, re);
-                    add(SYN_MIX, 0, im);
-                }
-                (false, false) => {
-                    self.stft.synthesize(spectrum, &self.mask_mix, None, re, im);
-                    add(SYN_MIX, 0, re);
-                }
-                (false, true) => {}
             }
         }
         if unity {
@@ -735,6 +755,67 @@ mod tests {
             r[i] = 0.2 * (2.0 * std::f32::consts::PI * 330.0 * t).sin() + click + 0.05 * noise();
         }
         [l, r]
+    }
+
+    /// With both margins at 1 the percussive stem is the delayed input minus the harmonic one
+    /// instead of an inverse FFT of its own: every stem matches the inverse-FFT path to rounding,
+    /// mono and stereo, and the residual is exactly silent.
+    #[test]
+    fn complementary_percussive_stem_matches_its_inverse_fft() {
+        let n = 2 * 44_100;
+        let [l, r] = material(n);
+        for channels in [1, 2] {
+            let run = |complementary: bool| {
+                let config = SeparationConfig::default();
+                let mut s = Separator::new(&config, 44_100.0, channels, 512).unwrap();
+                assert!(s.complementary);
+                s.complementary = complementary;
+                let mut stems = StemOutputs::new(channels, 512);
+                let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(5 * channels * n)];
+                let mut o = [vec![0.0f32; 512], vec![0.0f32; 512]];
+                for start in (0..n).step_by(512) {
+                    let end = (start + 512).min(n);
+                    let inputs: Vec<&[f32]> = [&l[start..end], &r[start..end]][..channels].to_vec();
+                    let (a, b) = o.split_at_mut(1);
+                    let mut outs: Vec<&mut [f32]> =
+                        vec![&mut a[0][..end - start], &mut b[0][..end - start]];
+                    outs.truncate(channels);
+                    s.process(&inputs, &mut outs, Some(&mut stems), [1.0; 5], &mut |_| {
+                        220.0
+                    });
+                    for stem in Stem::ALL {
+                        for c in 0..channels {
+                            out[0].extend_from_slice(stems.channel(stem, c));
+                        }
+                    }
+                }
+                out.pop().unwrap()
+            };
+            let (fast, slow) = (run(true), run(false));
+            let max = fast
+                .iter()
+                .zip(&slow)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(max < 1e-5, "{channels} channels: {max}");
+            // Stems interleave per block: [stem][channel][block samples].
+            let (mut residual, mut percussive) = (0.0f32, 0.0f32);
+            for (start, block) in (0..n).step_by(512).zip(fast.chunks(5 * channels * 512)) {
+                let len = (n - start).min(512);
+                let at = |stem: Stem, c: usize| (stem as usize * channels + c) * len;
+                for c in 0..channels {
+                    let p = &block[at(Stem::Percussive, c)..at(Stem::Percussive, c) + len];
+                    let r = &block[at(Stem::Residual, c)..at(Stem::Residual, c) + len];
+                    percussive = p.iter().fold(percussive, |m, x| m.max(x.abs()));
+                    residual = r.iter().fold(residual, |m, x| m.max(x.abs()));
+                }
+            }
+            assert_eq!(residual, 0.0, "{channels} channels");
+            assert!(
+                percussive > 0.1,
+                "{channels} channels: the clicks are percussive"
+            );
+        }
     }
 
     /// With every gain at 1 the mix skips its inverse FFT; switching to and from other gains,
