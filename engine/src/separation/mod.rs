@@ -17,7 +17,8 @@
 //! stems and the accompaniment the delayed input minus the melody, so each split sums to the
 //! input exactly. With both separation margins at 1 (the default) the harmonic and percussive
 //! masks sum to 1: the percussive stem is then the delayed input minus the harmonic one, without
-//! a transform of its own, and the residual is silent. The mix applies `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
+//! a transform of its own, and the residual is silent. The mix applies
+//! `(gH MH + gP MP + gR MR) * (gM MM + gA MA)` to the spectrum, with
 //! the gains glided per frame (20 ms time constant): with every gain at 1 it is the input,
 //! delayed.
 //!
@@ -620,43 +621,30 @@ impl Separator {
         let mut add = |kind: usize, c: usize, chunk: &[f32]| {
             add_wrapped(ring_mut(ola, ola_len, channels, kind, c), first, chunk);
         };
+        // The signals resynthesised this frame, in ring order.
+        let (h, p, m, mix) = (&self.mask_h, &self.mask_p, &self.mask_m, &self.mask_mix);
+        let mut wanted: [(usize, &[f32]); SYNTH] = [(0, &[]); SYNTH];
+        let mut count = 0;
+        for (kind, mask, on) in [
+            (SYN_HARMONIC, &h[..], with_stems),
+            (SYN_PERCUSSIVE, &p[..], with_stems && !self.complementary),
+            (SYN_MELODY, &m[..], with_stems),
+            (SYN_MIX, &mix[..], !unity),
+        ] {
+            if on {
+                wanted[count] = (kind, mask);
+                count += 1;
+            }
+        }
         // Each transform returns two signals (see `Stft`): a stereo frame's two channels of one
-        // signal, or a mono frame's two signals.
+        // signal, or two signals of a mono frame.
         if self.channels == 2 {
-            for (kind, mask) in [
-                (SYN_HARMONIC, &self.mask_h),
-                (SYN_PERCUSSIVE, &self.mask_p),
-                (SYN_MELODY, &self.mask_m),
-                (SYN_MIX, &self.mask_mix),
-            ] {
-                let wanted = match kind {
-                    SYN_MIX => !unity,
-                    SYN_PERCUSSIVE => with_stems && !self.complementary,
-                    _ => with_stems,
-                };
-                if wanted {
-                    self.stft.synthesize(spectrum, mask, None, re, im);
-                    add(kind, 0, re);
-                    add(kind, 1, im);
-                }
+            for &(kind, mask) in &wanted[..count] {
+                self.stft.synthesize(spectrum, mask, None, re, im);
+                add(kind, 0, re);
+                add(kind, 1, im);
             }
         } else {
-            // Up to three signals, paired two to a transform.
-            let (h, p, m, mix) = (&self.mask_h, &self.mask_p, &self.mask_m, &self.mask_mix);
-            let mut wanted: [(usize, &[f32]); 4] = [(0, &[]); 4];
-            let mut count = 0;
-            let signals = [
-                (SYN_HARMONIC, &h[..], with_stems),
-                (SYN_PERCUSSIVE, &p[..], with_stems && !self.complementary),
-                (SYN_MELODY, &m[..], with_stems),
-                (SYN_MIX, &mix[..], !unity),
-            ];
-            for (kind, mask, on) in signals {
-                if on {
-                    wanted[count] = (kind, mask);
-                    count += 1;
-                }
-            }
             for pair in wanted[..count].chunks(2) {
                 let second = pair.get(1).map(|&(_, mask)| mask);
                 self.stft.synthesize(spectrum, pair[0].1, second, re, im);
