@@ -33,8 +33,8 @@ struct Args {
     config: Config,
     /// Run the engine at this sample rate, Hz (the corpus's own when not given). The corpus
     /// samples are fed as they are, declared at this rate: what is measured is the engine's cost
-    /// per second at that rate, on music.
-    #[arg(long)]
+    /// per second at that rate, on music (8000 to 192000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(8_000..=192_000))]
     rate: Option<u32>,
 }
 
