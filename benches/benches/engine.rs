@@ -1,6 +1,7 @@
 //! Criterion benches: each stage of the engine, through the public API, over one second of real
-//! music (the first test-data file, from its first sound on) in 512-sample blocks. Throughput is in samples, so criterion
-//! prints samples per second; divide by the sample rate for "x real time".
+//! music (the first test-data file, from its first sound on) in 512-sample blocks. Throughput is
+//! in samples, so criterion prints samples per second; divide by the sample rate for "x real
+//! time".
 //!
 //! ```text
 //! cargo bench -p cochlea-benches --bench engine

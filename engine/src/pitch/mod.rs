@@ -121,6 +121,9 @@ pub(crate) struct PitchTracker {
     edge: usize,
     fmin: f64,
     voiced_odds: f64,
+    /// `V_HALF` and `NOT_YET_DB`, read once here (the `tune` feature may replace them).
+    v_half: f64,
+    not_yet_db: f64,
     release: (f64, f64, f64),
 }
 
@@ -171,6 +174,8 @@ impl PitchTracker {
             frames: 0,
             fmin,
             voiced_odds: crate::tune::get("VK", VOICED_ODDS),
+            v_half: crate::tune::get("VH", V_HALF),
+            not_yet_db: crate::tune::get("PRE", NOT_YET_DB),
             release: (
                 crate::tune::get("RD0", RELEASE_ONSET_DB),
                 crate::tune::get("RDK", RELEASE_DB_PER_DECADE),
@@ -225,12 +230,10 @@ impl PitchTracker {
     fn voicing_odds(&self, periodicity: f64, fall_db: f64, rise_db: f64) -> f64 {
         let (onset, per_decade, max) = self.release;
         let mut decades = ((fall_db - onset) / per_decade).clamp(-1.0, max);
-        if rise_db > crate::tune::get("PRE", NOT_YET_DB) {
+        if rise_db > self.not_yet_db {
             decades += 3.0;
         }
-        self.voiced_odds * periodicity
-            / (periodicity + crate::tune::get("VH", V_HALF))
-            / 10f64.powf(decades)
+        self.voiced_odds * periodicity / (periodicity + self.v_half) / 10f64.powf(decades)
     }
 
     /// `n` samples were appended to `history`; analyses a frame if one is due and returns the

@@ -513,6 +513,10 @@ impl Separator {
             // Each signal's finished samples leave its ring, which is cleared behind them for
             // the frames to come.
             for kind in 0..SYNTH {
+                // Complementary masks leave the percussive ring unused (always zero).
+                if kind == SYN_PERCUSSIVE && self.complementary {
+                    continue;
+                }
                 let ring = ring_mut(&mut self.ola, ola_len, self.channels, kind, c);
                 let out = &mut self.span[kind * hop..kind * hop + n];
                 out[..split].copy_from_slice(&ring[first..first + split]);
