@@ -136,9 +136,7 @@ impl OnsetMethod {
 
     /// The picker's `delta` at sensitivity `s` (0 to 1).
     pub(crate) fn delta(self, s: f32) -> f32 {
-        self.base_delta()
-            * crate::tune::get("DELTA", 1.0) as f32
-            * 4f32.powf(1.0 - 2.0 * s.clamp(0.0, 1.0))
+        self.base_delta() * 4f32.powf(1.0 - 2.0 * s.clamp(0.0, 1.0))
     }
 }
 
@@ -156,6 +154,8 @@ pub(crate) struct OnsetDetector {
     warmup: u64,
     position: usize,
     sample_rate: f64,
+    /// Factor on every method's `delta`: 1, read once here (the `tune` feature may replace it).
+    delta_scale: f32,
 }
 
 impl OnsetDetector {
@@ -192,6 +192,7 @@ impl OnsetDetector {
             active: c.method,
             warmup: (pre_avg + diff_frames + 2) as u64,
             sample_rate,
+            delta_scale: crate::tune::get("DELTA", 1.0) as f32,
         }
     }
 
@@ -272,7 +273,7 @@ impl OnsetDetector {
         let hop = self.hop();
         let settings = PickSettings {
             method: p.method,
-            delta: p.method.delta(p.sensitivity),
+            delta: p.method.delta(p.sensitivity) * self.delta_scale,
             lookahead: p.lookahead_frames as usize,
             min_interval: (p.min_interval_s as f64 * self.sample_rate / hop as f64).round() as u64,
         };
