@@ -42,6 +42,7 @@ mod engine;
 mod error;
 pub mod eval;
 mod event;
+mod fft;
 mod filterbank;
 mod framer;
 /// Internal stages exposed for the benches (feature `internals`; not a stable API).

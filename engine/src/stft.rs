@@ -1,10 +1,8 @@
 //! Short-time Fourier analysis of the newest samples of a [`History`], with the FFT planned at
 //! construction (realfft) and every buffer allocated there.
 
-use std::sync::Arc;
-
+use crate::fft::RealFft;
 use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::framer::History;
 use crate::window;
@@ -56,14 +54,14 @@ pub(crate) struct Analyzer {
     spectrum: Vec<Complex32>,
     magnitude: Vec<f32>,
     scratch: Vec<Complex32>,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: RealFft,
     scale: f32,
 }
 
 impl Analyzer {
     pub(crate) fn new(window_len: usize) -> Self {
         let fft_len = fast_fft_len(window_len);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let fft = RealFft::new(fft_len);
         let window = window::hann(window_len);
         let sum: f32 = window.iter().sum();
         Self {
@@ -105,7 +103,7 @@ impl Analyzer {
                 let n = self.frame.len();
                 self.fft_in[n..].fill(0.0);
                 // Lengths come from the plan itself, so this cannot fail.
-                let _ = self.fft.process_with_scratch(
+                self.fft.process_with_scratch(
                     &mut self.fft_in,
                     &mut self.spectrum,
                     &mut self.scratch,

@@ -3,10 +3,8 @@
 //! equal-loudness curve), summed over harmonics onto a log-frequency grid of 10-cent bins
 //! (Salamon & Gómez's salience function), then the grid's local maxima as pitch candidates.
 
-use std::sync::Arc;
-
+use crate::fft::RealFft;
 use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::window;
 
@@ -81,7 +79,7 @@ pub(crate) struct Salience {
     fft_in: Vec<f32>,
     spectrum: Vec<Complex32>,
     scratch: Vec<Complex32>,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: RealFft,
     scale: f32,
     /// Power spectrum (floored as the dB spectrum), weighted: `(p + 1e-20) * 10^(loudness / 10)`.
     power: Vec<f32>,
@@ -114,7 +112,7 @@ pub(crate) struct Salience {
 impl Salience {
     pub(crate) fn new(s: SalienceSettings) -> Self {
         let fft_len = (s.window_len * s.zero_pad).next_power_of_two();
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let fft = RealFft::new(fft_len);
         let window = window::hann(s.window_len);
         let sum: f32 = window.iter().sum();
         let bins = fft_len / 2 + 1;
@@ -204,7 +202,7 @@ impl Salience {
                 }
                 self.fft_in[n..].fill(0.0);
                 // Lengths come from the plan itself, so this cannot fail.
-                let _ = self.fft.process_with_scratch(
+                self.fft.process_with_scratch(
                     &mut self.fft_in,
                     &mut self.spectrum,
                     &mut self.scratch,

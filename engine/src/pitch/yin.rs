@@ -24,7 +24,9 @@
 use std::sync::Arc;
 
 use realfft::num_complex::Complex32;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealFftPlanner};
+
+use crate::fft::RealFft;
 
 use crate::stft::fast_fft_len;
 
@@ -40,7 +42,7 @@ pub(crate) struct Yin {
     acf: Vec<f32>,
     scratch_fwd: Vec<Complex32>,
     scratch_inv: Vec<Complex32>,
-    forward: Arc<dyn RealToComplex<f32>>,
+    forward: RealFft,
     inverse: Arc<dyn ComplexToReal<f32>>,
     /// `d'(τ)` for `τ` in `0..=max_lag`.
     cmndf: Vec<f64>,
@@ -53,7 +55,7 @@ impl Yin {
         assert!(max_lag < frame_len, "frame too short for the lags");
         let fft_len = fast_fft_len(frame_len + max_lag);
         let mut planner = RealFftPlanner::<f32>::new();
-        let forward = planner.plan_fft_forward(fft_len);
+        let forward = RealFft::new(fft_len);
         let inverse = planner.plan_fft_inverse(fft_len);
         Self {
             max_lag,
@@ -126,7 +128,7 @@ impl Yin {
                 }
                 self.fft_in[n..].fill(0.0);
                 // Lengths come from the plans themselves, so these cannot fail.
-                let _ = self.forward.process_with_scratch(
+                self.forward.process_with_scratch(
                     &mut self.fft_in,
                     &mut self.spectrum,
                     &mut self.scratch_fwd,

@@ -19,10 +19,8 @@
 //! - soft masks `MH = H^p / (H^p + (bH P)^p)`, `MP = P^p / (P^p + (bP H)^p)`, residual
 //!   `1 - MH - MP` (zero when both margins are 1), interpolated from the bands to the bins.
 
-use std::sync::Arc;
-
+use crate::fft::RealFft;
 use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
 
 use super::bands::Bands;
 use super::rank::{FrequencyMedian, Lanes, SelectionNetwork, TimePercentile, LANES};
@@ -52,14 +50,14 @@ pub(crate) struct MaskAnalyzer {
     time: Vec<f32>,
     spectrum: Vec<Complex32>,
     scratch: Vec<Complex32>,
-    fwd: Arc<dyn RealToComplex<f32>>,
+    fwd: RealFft,
 }
 
 impl MaskAnalyzer {
     /// For frames of `frame` samples analysed every `hop` samples.
     pub(crate) fn new(frame: usize, hop: usize) -> Self {
         let (wa, _) = super::stft::window_pair(frame, hop);
-        let fwd = RealFftPlanner::<f32>::new().plan_fft_forward(frame);
+        let fwd = RealFft::new(frame);
         Self {
             window: wa.iter().map(|w| w * w).collect(),
             time: fwd.make_input_vec(),
@@ -81,9 +79,8 @@ impl MaskAnalyzer {
             *t = x * w;
         }
         // Lengths come from the plan, so this cannot fail.
-        let _ =
-            self.fwd
-                .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+        self.fwd
+            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
         // `sqrt` of the power rather than `norm` (a `hypot` call, several times slower): the
         // sanitised input bounds the power far below overflow.
         for (o, s) in out.iter_mut().zip(&self.spectrum) {
