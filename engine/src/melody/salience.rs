@@ -275,7 +275,7 @@ impl Salience {
                     // Input is sanitised, so the power is finite; the floor keeps log10 finite.
                     let c = spectrum[k];
                     let p = c.re * c.re + c.im * c.im;
-                    10.0 * (p + 1e-20).log10() + loudness_db[k]
+                    10.0 * crate::simd::log10(p + 1e-20) + loudness_db[k]
                 };
                 let peak = |k: usize| {
                     let (a, b, c) = (db(k - 1), db(k), db(k + 1));
@@ -601,7 +601,7 @@ mod tests {
                 .spectrum
                 .iter()
                 .zip(&s.loudness_db)
-                .map(|(c, &l)| 10.0 * (c.re * c.re + c.im * c.im + 1e-20).log10() + l)
+                .map(|(c, &l)| 10.0 * crate::simd::log10(c.re * c.re + c.im * c.im + 1e-20) + l)
                 .collect();
             let mut want = Vec::new();
             for k in lo..=s.max_fft_bin {

@@ -84,7 +84,7 @@ impl LogFlux {
                 let gain = 1.0 / (self.peak * self.knee_ratio).max(KNEE_FLOOR);
                 let refr = &self.rows[oldest * b..oldest * b + b];
                 for (r, &x) in self.reference.iter_mut().zip(refr) {
-                    *r = (1.0 + gain * x).log10();
+                    *r = crate::simd::log10(1.0 + gain * x);
                 }
                 // Max filter of width 3 across bands on the reference frame.
                 for i in 0..b {
@@ -98,7 +98,7 @@ impl LogFlux {
                 let cur = &self.rows[self.newest * b..self.newest * b + b];
                 let mut out = FluxValues::default();
                 for i in 0..b {
-                    let c = (1.0 + gain * cur[i]).log10();
+                    let c = crate::simd::log10(1.0 + gain * cur[i]);
                     out.flux += (c - self.reference[i]).max(0.0);
                     out.superflux += (c - self.maxed[i]).max(0.0);
                 }
