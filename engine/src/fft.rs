@@ -1,12 +1,13 @@
-//! Forward FFT of a real frame, as `realfft`'s `RealToComplex` computes it: a complex FFT of half
-//! the length (rustfft's) on the even and odd samples packed as real and imaginary parts, then
-//! one pass that splits the two real spectra apart and combines them.
+//! Real FFTs, forward and inverse, computed as `realfft` computes them: a complex FFT of half the
+//! length (rustfft's) on the even and odd samples packed as real and imaginary parts, and one
+//! pass that splits the two real spectra apart and combines them (or, for the inverse, merges
+//! them before the complex FFT).
 //!
-//! `realfft` runs that pass generically over the sample type and one bin pair at a time, from
-//! both ends of the spectrum: it does not vectorise, and it cost about as much as the complex
-//! FFT itself (7% of the plugin configuration's instructions). Here the pass runs on 8 bin
+//! `realfft` runs those passes generically over the sample type and one bin pair at a time, from
+//! both ends of the spectrum: it does not vectorise, and the forward one cost about as much as the complex
+//! FFT itself (7% of the plugin configuration's instructions). Here the passes run on 8 bin
 //! pairs at a time, with the mirrored half reversed within each group, under
-//! [`simd::fast`](crate::simd::fast). The complex FFT, and so the result up to rounding, is the
+//! [`simd::fast`](crate::simd::fast). The complex FFTs, and so the results up to rounding, are the
 //! same.
 //!
 //! With `Z = FFT_{N/2}(x_{2n} + i x_{2n+1})`, `h = N / 2` and `W = e^{-2πi/N}`, for `0 < k < h`:
@@ -16,7 +17,10 @@
 //! X_k = E + W^k O,                X_{h-k} = conj(E - W^k O),
 //! ```
 //!
-//! and `X_0 = Re Z_0 + Im Z_0`, `X_h = Re Z_0 - Im Z_0`.
+//! and `X_0 = Re Z_0 + Im Z_0`, `X_h = Re Z_0 - Im Z_0`. [`RealIfft`] runs the pass backwards
+//! (`Z_k = E + i O`, `Z_{h-k} = conj E + i conj O` with `E`, `W^k O` the half sum and
+//! difference of `X_k` and `conj X_{h-k}`), then the inverse complex FFT: unnormalised, as
+//! `realfft`'s, so a forward and an inverse transform scale a frame by its length.
 
 use std::sync::Arc;
 
@@ -147,6 +151,130 @@ impl RealFft {
     }
 }
 
+/// The inverse of [`RealFft`]: `len / 2 + 1` bins to `len` samples, unnormalised.
+pub(crate) struct RealIfft {
+    len: usize,
+    fft: Arc<dyn Fft<f32>>,
+    /// `conj W^k` for `k` in `1..=(h - 1) / 2`, real and imaginary parts.
+    tw_re: Vec<f32>,
+    tw_im: Vec<f32>,
+}
+
+impl RealIfft {
+    /// A transform to `len` samples (even, at least 2).
+    pub(crate) fn new(len: usize) -> Self {
+        assert!(
+            len >= 2 && len % 2 == 0,
+            "real FFT length {len} is not even"
+        );
+        let h = len / 2;
+        let fft = FftPlanner::<f32>::new().plan_fft_inverse(h);
+        let pairs = (h - 1) / 2;
+        let angle = |k: usize| 2.0 * std::f64::consts::PI * k as f64 / len as f64;
+        Self {
+            len,
+            fft,
+            tw_re: (1..=pairs).map(|k| angle(k).cos() as f32).collect(),
+            tw_im: (1..=pairs).map(|k| angle(k).sin() as f32).collect(),
+        }
+    }
+
+    /// A zeroed output buffer: `len` samples.
+    pub(crate) fn make_output_vec(&self) -> Vec<f32> {
+        vec![0.0; self.len]
+    }
+
+    /// Scratch for [`process_with_scratch`](Self::process_with_scratch).
+    pub(crate) fn make_scratch_vec(&self) -> Vec<Complex32> {
+        vec![Complex32::default(); self.fft.get_outofplace_scratch_len()]
+    }
+
+    /// Writes the `len` samples whose spectrum is `input` (`len / 2 + 1` bins, used as scratch;
+    /// the imaginary parts of the first and last are taken as 0) to `output`, times `len`.
+    /// Buffers of other lengths leave `output` untouched.
+    pub(crate) fn process_with_scratch(
+        &self,
+        input: &mut [Complex32],
+        output: &mut [f32],
+        scratch: &mut [Complex32],
+    ) {
+        let h = self.len / 2;
+        if input.len() != h + 1
+            || output.len() != self.len
+            || scratch.len() < self.fft.get_outofplace_scratch_len()
+        {
+            debug_assert!(false, "real FFT buffers of the wrong length");
+            return;
+        }
+        crate::simd::fast(
+            #[inline(always)]
+            || self.merge(input),
+        );
+        let packed: &mut [Complex32] = bytemuck::cast_slice_mut(output);
+        self.fft
+            .process_outofplace_with_scratch(&mut input[..h], packed, scratch);
+    }
+
+    /// From `X` to `2 Z` in `input[..h]`.
+    #[inline(always)]
+    fn merge(&self, input: &mut [Complex32]) {
+        let h = self.len / 2;
+        let (x0, xh) = (input[0].re, input[h].re);
+        input[0] = Complex32::new(x0 + xh, x0 - xh);
+        if h % 2 == 0 && h >= 2 {
+            let m = input[h / 2];
+            input[h / 2] = Complex32::new(2.0 * m.re, -2.0 * m.im);
+        }
+        let pairs = self.tw_re.len();
+        if pairs == 0 {
+            return;
+        }
+        let (low, rest) = input[1..h].split_at_mut(pairs);
+        let skip = rest.len() - pairs;
+        let high = &mut rest[skip..];
+        let groups = pairs / GROUP;
+        for g in 0..groups {
+            let lo = &mut low[g * GROUP..(g + 1) * GROUP];
+            let hi_start = pairs - (g + 1) * GROUP;
+            let hi = &mut high[hi_start..hi_start + GROUP];
+            let tr = &self.tw_re[g * GROUP..(g + 1) * GROUP];
+            let ti = &self.tw_im[g * GROUP..(g + 1) * GROUP];
+            let mut out_lo = [Complex32::default(); GROUP];
+            let mut out_hi = [Complex32::default(); GROUP];
+            for j in 0..GROUP {
+                (out_lo[j], out_hi[GROUP - 1 - j]) =
+                    uncombine(lo[j], hi[GROUP - 1 - j], tr[j], ti[j]);
+            }
+            lo.copy_from_slice(&out_lo);
+            hi.copy_from_slice(&out_hi);
+        }
+        let done = groups * GROUP;
+        let rest = pairs - done;
+        for (((l, h), &tr), &ti) in low[done..]
+            .iter_mut()
+            .zip(high[..rest].iter_mut().rev())
+            .zip(&self.tw_re[done..])
+            .zip(&self.tw_im[done..])
+        {
+            (*l, *h) = uncombine(*l, *h, tr, ti);
+        }
+    }
+}
+
+/// `(2 Z_k, 2 Z_{h-k})` from `a = X_k`, `b = X_{h-k}` and `conj W^k = (tr, ti)`.
+#[inline(always)]
+fn uncombine(a: Complex32, b: Complex32, tr: f32, ti: f32) -> (Complex32, Complex32) {
+    // 2 E = a + conj b; 2 W^k O = a - conj b; 2 O = conj W^k (a - conj b).
+    let (er, ei) = (a.re + b.re, a.im - b.im);
+    let (dr, di) = (a.re - b.re, a.im + b.im);
+    let (or, oi) = (tr * dr - ti * di, tr * di + ti * dr);
+    // Z_k = E + i O; Z_{h-k} = conj E + i conj O.
+    (
+        Complex32::new(er - oi, ei + or),
+        Complex32::new(er + oi, or - ei),
+    )
+}
+
 /// `(E, W^k O)` of a bin `a = Z_k` and its mirror `b = Z_{h-k}`, with `W^k / 2 = (tr, ti)`
 /// (the halves of `E` and `O` are in the twiddle for `O`, and taken here for `E`).
 #[inline(always)]
@@ -200,6 +328,30 @@ mod tests {
                 let err =
                     ((got.re as f64 - want.0).powi(2) + (got.im as f64 - want.1).powi(2)).sqrt();
                 assert!(err < 1e-6 * l1, "len {len} bin {k}: {got} vs {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_inverse_undoes_the_forward_transform_times_the_length() {
+        for len in [
+            2usize, 4, 6, 10, 34, 36, 64, 100, 510, 512, 1000, 1024, 1470,
+        ] {
+            let (fwd, inv) = (RealFft::new(len), RealIfft::new(len));
+            let x: Vec<f32> = (0..len)
+                .map(|i| (i as f32 * 0.21).cos() + ((i * 5) % 7) as f32 * 0.1)
+                .collect();
+            let mut spectrum = fwd.make_output_vec();
+            fwd.process_with_scratch(&mut x.clone(), &mut spectrum, &mut fwd.make_scratch_vec());
+            let mut back = inv.make_output_vec();
+            inv.process_with_scratch(&mut spectrum, &mut back, &mut inv.make_scratch_vec());
+            let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (&b, &v)) in back.iter().zip(&x).enumerate() {
+                let want = v * len as f32;
+                assert!(
+                    (b - want).abs() <= 1e-5 * peak * len as f32,
+                    "len {len} at {i}: {b} vs {want}"
+                );
             }
         }
     }

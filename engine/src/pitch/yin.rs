@@ -21,12 +21,8 @@
 //! decimals either way.
 //! The normalisation is `d'(τ) = d(τ) τ / Σ_{1≤k≤τ} d(k)`, `d'(0) = 1`.
 
-use std::sync::Arc;
-
+use crate::fft::{RealFft, RealIfft};
 use realfft::num_complex::Complex32;
-use realfft::{ComplexToReal, RealFftPlanner};
-
-use crate::fft::RealFft;
 
 use crate::stft::fast_fft_len;
 
@@ -43,7 +39,7 @@ pub(crate) struct Yin {
     scratch_fwd: Vec<Complex32>,
     scratch_inv: Vec<Complex32>,
     forward: RealFft,
-    inverse: Arc<dyn ComplexToReal<f32>>,
+    inverse: RealIfft,
     /// `d'(τ)` for `τ` in `0..=max_lag`.
     cmndf: Vec<f64>,
 }
@@ -54,9 +50,8 @@ impl Yin {
     pub(crate) fn new(frame_len: usize, max_lag: usize) -> Self {
         assert!(max_lag < frame_len, "frame too short for the lags");
         let fft_len = fast_fft_len(frame_len + max_lag);
-        let mut planner = RealFftPlanner::<f32>::new();
         let forward = RealFft::new(fft_len);
-        let inverse = planner.plan_fft_inverse(fft_len);
+        let inverse = RealIfft::new(fft_len);
         Self {
             max_lag,
             frame: vec![0.0; frame_len],
@@ -136,7 +131,7 @@ impl Yin {
                 for c in self.spectrum.iter_mut() {
                     *c = Complex32::new(c.norm_sqr(), 0.0);
                 }
-                let _ = self.inverse.process_with_scratch(
+                self.inverse.process_with_scratch(
                     &mut self.spectrum,
                     &mut self.acf,
                     &mut self.scratch_inv,
