@@ -4,11 +4,11 @@
 //! them before the complex FFT).
 //!
 //! `realfft` runs those passes generically over the sample type and one bin pair at a time, from
-//! both ends of the spectrum: it does not vectorise, and the forward one cost about as much as the complex
-//! FFT itself (7% of the plugin configuration's instructions). Here the passes run on 8 bin
-//! pairs at a time, with the mirrored half reversed within each group, under
-//! [`simd::fast`](crate::simd::fast). The complex FFTs, and so the results up to rounding, are the
-//! same.
+//! both ends of the spectrum: they do not vectorise, and the forward one cost about as much as
+//! the complex FFT itself (7% of the plugin configuration's instructions). Here the passes run
+//! on 8 bin pairs at a time, with the mirrored half reversed within each group, under
+//! [`simd::fast`](crate::simd::fast). The complex FFTs, and so the results up to rounding, are
+//! the same.
 //!
 //! With `Z = FFT_{N/2}(x_{2n} + i x_{2n+1})`, `h = N / 2` and `W = e^{-2πi/N}`, for `0 < k < h`:
 //!
