@@ -109,45 +109,7 @@ impl RealFft {
             // k = h / 2 pairs with itself: X = conj Z.
             output[h / 2].im = -output[h / 2].im;
         }
-        let pairs = self.tw_re.len();
-        if pairs == 0 {
-            return;
-        }
-        // Bins 1..=pairs, and their mirrors h - pairs..h (descending k from the end).
-        let (low, rest) = output[1..h].split_at_mut(pairs);
-        let skip = rest.len() - pairs;
-        let high = &mut rest[skip..];
-        let groups = pairs / GROUP;
-        for g in 0..groups {
-            let lo = &mut low[g * GROUP..(g + 1) * GROUP];
-            let hi_start = pairs - (g + 1) * GROUP;
-            let hi = &mut high[hi_start..hi_start + GROUP];
-            let tr = &self.tw_re[g * GROUP..(g + 1) * GROUP];
-            let ti = &self.tw_im[g * GROUP..(g + 1) * GROUP];
-            let mut out_lo = [Complex32::default(); GROUP];
-            let mut out_hi = [Complex32::default(); GROUP];
-            for j in 0..GROUP {
-                let (e, t) = combine(lo[j], hi[GROUP - 1 - j], tr[j], ti[j]);
-                out_lo[j] = Complex32::new(e.re + t.re, e.im + t.im);
-                out_hi[GROUP - 1 - j] = Complex32::new(e.re - t.re, t.im - e.im);
-            }
-            lo.copy_from_slice(&out_lo);
-            hi.copy_from_slice(&out_hi);
-        }
-        let done = groups * GROUP;
-        let rest = pairs - done;
-        // The rest of the low bins ascending, their mirrors (the first `rest` high ones)
-        // descending.
-        for (((l, h), &tr), &ti) in low[done..]
-            .iter_mut()
-            .zip(high[..rest].iter_mut().rev())
-            .zip(&self.tw_re[done..])
-            .zip(&self.tw_im[done..])
-        {
-            let (e, t) = combine(*l, *h, tr, ti);
-            *l = Complex32::new(e.re + t.re, e.im + t.im);
-            *h = Complex32::new(e.re - t.re, t.im - e.im);
-        }
+        for_pairs(&mut output[..h], &self.tw_re, &self.tw_im, split_pair);
     }
 }
 
@@ -225,39 +187,7 @@ impl RealIfft {
             let m = input[h / 2];
             input[h / 2] = Complex32::new(2.0 * m.re, -2.0 * m.im);
         }
-        let pairs = self.tw_re.len();
-        if pairs == 0 {
-            return;
-        }
-        let (low, rest) = input[1..h].split_at_mut(pairs);
-        let skip = rest.len() - pairs;
-        let high = &mut rest[skip..];
-        let groups = pairs / GROUP;
-        for g in 0..groups {
-            let lo = &mut low[g * GROUP..(g + 1) * GROUP];
-            let hi_start = pairs - (g + 1) * GROUP;
-            let hi = &mut high[hi_start..hi_start + GROUP];
-            let tr = &self.tw_re[g * GROUP..(g + 1) * GROUP];
-            let ti = &self.tw_im[g * GROUP..(g + 1) * GROUP];
-            let mut out_lo = [Complex32::default(); GROUP];
-            let mut out_hi = [Complex32::default(); GROUP];
-            for j in 0..GROUP {
-                (out_lo[j], out_hi[GROUP - 1 - j]) =
-                    uncombine(lo[j], hi[GROUP - 1 - j], tr[j], ti[j]);
-            }
-            lo.copy_from_slice(&out_lo);
-            hi.copy_from_slice(&out_hi);
-        }
-        let done = groups * GROUP;
-        let rest = pairs - done;
-        for (((l, h), &tr), &ti) in low[done..]
-            .iter_mut()
-            .zip(high[..rest].iter_mut().rev())
-            .zip(&self.tw_re[done..])
-            .zip(&self.tw_im[done..])
-        {
-            (*l, *h) = uncombine(*l, *h, tr, ti);
-        }
+        for_pairs(&mut input[..h], &self.tw_re, &self.tw_im, uncombine);
     }
 }
 
@@ -275,16 +205,67 @@ fn uncombine(a: Complex32, b: Complex32, tr: f32, ti: f32) -> (Complex32, Comple
     )
 }
 
-/// `(E, W^k O)` of a bin `a = Z_k` and its mirror `b = Z_{h-k}`, with `W^k / 2 = (tr, ti)`
+/// `(X_k, X_{h-k})` from a bin `a = Z_k` and its mirror `b = Z_{h-k}`, with `W^k / 2 = (tr, ti)`
 /// (the halves of `E` and `O` are in the twiddle for `O`, and taken here for `E`).
 #[inline(always)]
-fn combine(a: Complex32, b: Complex32, tr: f32, ti: f32) -> (Complex32, Complex32) {
-    // conj b = (b.re, -b.im).
-    let e = Complex32::new(0.5 * (a.re + b.re), 0.5 * (a.im - b.im));
-    // -i (a - conj b) = (a.im + b.im, -(a.re - b.re)).
+fn split_pair(a: Complex32, b: Complex32, tr: f32, ti: f32) -> (Complex32, Complex32) {
+    // E = (a + conj b) / 2, with conj b = (b.re, -b.im).
+    let (er, ei) = (0.5 * (a.re + b.re), 0.5 * (a.im - b.im));
+    // 2 O = -i (a - conj b) = (a.im + b.im, -(a.re - b.re)); t = W^k O.
     let (or, oi) = (a.im + b.im, b.re - a.re);
-    let t = Complex32::new(tr * or - ti * oi, tr * oi + ti * or);
-    (e, t)
+    let (t_re, t_im) = (tr * or - ti * oi, tr * oi + ti * or);
+    // X_k = E + t, X_{h-k} = conj(E - t).
+    (
+        Complex32::new(er + t_re, ei + t_im),
+        Complex32::new(er - t_re, t_im - ei),
+    )
+}
+
+/// Applies `f(Z_k, Z_{h-k}, tw_re, tw_im)` to every bin pair `0 < k < h - k` of `bins` (`h`
+/// long), the twiddles' `k - 1`th for pair `k`: groups of [`GROUP`] pairs, the mirrored bins
+/// reversed within each group so that the compiler can vectorise it, then the rest one by one.
+#[inline(always)]
+fn for_pairs(
+    bins: &mut [Complex32],
+    tw_re: &[f32],
+    tw_im: &[f32],
+    f: impl Fn(Complex32, Complex32, f32, f32) -> (Complex32, Complex32),
+) {
+    let h = bins.len();
+    let pairs = tw_re.len();
+    if pairs == 0 {
+        return;
+    }
+    // Bins 1..=pairs, and their mirrors h - pairs..h (descending k from the end).
+    let (low, rest) = bins[1..h].split_at_mut(pairs);
+    let skip = rest.len() - pairs;
+    let high = &mut rest[skip..];
+    let groups = pairs / GROUP;
+    for g in 0..groups {
+        let lo = &mut low[g * GROUP..(g + 1) * GROUP];
+        let hi_start = pairs - (g + 1) * GROUP;
+        let hi = &mut high[hi_start..hi_start + GROUP];
+        let tr = &tw_re[g * GROUP..(g + 1) * GROUP];
+        let ti = &tw_im[g * GROUP..(g + 1) * GROUP];
+        let mut out_lo = [Complex32::default(); GROUP];
+        let mut out_hi = [Complex32::default(); GROUP];
+        for j in 0..GROUP {
+            (out_lo[j], out_hi[GROUP - 1 - j]) = f(lo[j], hi[GROUP - 1 - j], tr[j], ti[j]);
+        }
+        lo.copy_from_slice(&out_lo);
+        hi.copy_from_slice(&out_hi);
+    }
+    let done = groups * GROUP;
+    let rest = pairs - done;
+    // The rest of the low bins ascending, their mirrors (the first `rest` high ones) descending.
+    for (((l, h), &tr), &ti) in low[done..]
+        .iter_mut()
+        .zip(high[..rest].iter_mut().rev())
+        .zip(&tw_re[done..])
+        .zip(&tw_im[done..])
+    {
+        (*l, *h) = f(*l, *h, tr, ti);
+    }
 }
 
 #[cfg(test)]
