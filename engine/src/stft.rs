@@ -102,7 +102,7 @@ impl Analyzer {
                 }
                 let n = self.frame.len();
                 self.fft_in[n..].fill(0.0);
-                // Lengths come from the plan itself, so this cannot fail.
+                // The buffers come from the transform itself, so their lengths fit.
                 self.fft.process_with_scratch(
                     &mut self.fft_in,
                     &mut self.spectrum,

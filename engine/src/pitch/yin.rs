@@ -122,7 +122,7 @@ impl Yin {
                     *dst = (v * gain) as f32;
                 }
                 self.fft_in[n..].fill(0.0);
-                // Lengths come from the plans themselves, so these cannot fail.
+                // The buffers come from the transforms themselves, so their lengths fit.
                 self.forward.process_with_scratch(
                     &mut self.fft_in,
                     &mut self.spectrum,

@@ -78,7 +78,7 @@ impl MaskAnalyzer {
         for ((t, &x), &w) in self.time.iter_mut().zip(frame).zip(&self.window) {
             *t = x * w;
         }
-        // Lengths come from the plan, so this cannot fail.
+        // The buffers come from the transform itself, so their lengths fit.
         self.fwd
             .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
         // `sqrt` of the power rather than `norm` (a `hypot` call, several times slower): the
