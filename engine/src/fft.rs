@@ -25,52 +25,78 @@
 use std::sync::Arc;
 
 use rustfft::num_complex::Complex32;
-use rustfft::{Fft, FftPlanner};
+use rustfft::{Fft, FftDirection, FftPlanner};
 
 /// Bin pairs combined per group.
 const GROUP: usize = 8;
 
-/// A forward real FFT of a fixed even length.
-pub(crate) struct RealFft {
+/// What both directions hold: the length, the half-length complex FFT, and the twiddles of
+/// the pair pass for `k` in `1..=(h - 1) / 2`, real and imaginary parts.
+struct Plan {
     len: usize,
     fft: Arc<dyn Fft<f32>>,
-    /// `W^k / 2` for `k` in `1..=(h - 1) / 2`, real and imaginary parts.
     tw_re: Vec<f32>,
     tw_im: Vec<f32>,
 }
 
-impl RealFft {
-    /// A transform of `len` samples (even, at least 2).
-    pub(crate) fn new(len: usize) -> Self {
+impl Plan {
+    /// For `len` samples (even, at least 2); the twiddles are `scale e^{∓2πik/len}` (the sign of
+    /// `direction`).
+    fn new(len: usize, direction: FftDirection, scale: f64) -> Self {
         assert!(
             len >= 2 && len % 2 == 0,
             "real FFT length {len} is not even"
         );
         let h = len / 2;
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(h);
-        let pairs = (h - 1) / 2;
-        let angle = |k: usize| -2.0 * std::f64::consts::PI * k as f64 / len as f64;
+        let sign = match direction {
+            FftDirection::Forward => -1.0,
+            FftDirection::Inverse => 1.0,
+        };
+        let angle = |k: usize| sign * 2.0 * std::f64::consts::PI * k as f64 / len as f64;
+        let pairs = 1..=(h - 1) / 2;
         Self {
             len,
-            fft,
-            tw_re: (1..=pairs).map(|k| (0.5 * angle(k).cos()) as f32).collect(),
-            tw_im: (1..=pairs).map(|k| (0.5 * angle(k).sin()) as f32).collect(),
+            fft: FftPlanner::<f32>::new().plan_fft(h, direction),
+            tw_re: pairs
+                .clone()
+                .map(|k| (scale * angle(k).cos()) as f32)
+                .collect(),
+            tw_im: pairs.map(|k| (scale * angle(k).sin()) as f32).collect(),
+        }
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.fft.get_outofplace_scratch_len()
+    }
+}
+
+/// A forward real FFT of a fixed even length.
+pub(crate) struct RealFft {
+    /// Twiddles `W^k / 2`.
+    plan: Plan,
+}
+
+impl RealFft {
+    /// A transform of `len` samples (even, at least 2).
+    pub(crate) fn new(len: usize) -> Self {
+        Self {
+            plan: Plan::new(len, FftDirection::Forward, 0.5),
         }
     }
 
     /// A zeroed input buffer.
     pub(crate) fn make_input_vec(&self) -> Vec<f32> {
-        vec![0.0; self.len]
+        vec![0.0; self.plan.len]
     }
 
     /// A zeroed output buffer: `len / 2 + 1` bins.
     pub(crate) fn make_output_vec(&self) -> Vec<Complex32> {
-        vec![Complex32::default(); self.len / 2 + 1]
+        vec![Complex32::default(); self.plan.len / 2 + 1]
     }
 
     /// Scratch for [`process_with_scratch`](Self::process_with_scratch).
     pub(crate) fn make_scratch_vec(&self) -> Vec<Complex32> {
-        vec![Complex32::default(); self.fft.get_outofplace_scratch_len()]
+        vec![Complex32::default(); self.plan.scratch_len()]
     }
 
     /// Writes the spectrum of `input` (`len` samples, used as scratch) to `output` (`len / 2 + 1`
@@ -81,16 +107,17 @@ impl RealFft {
         output: &mut [Complex32],
         scratch: &mut [Complex32],
     ) {
-        let h = self.len / 2;
-        if input.len() != self.len
+        let h = self.plan.len / 2;
+        if input.len() != self.plan.len
             || output.len() != h + 1
-            || scratch.len() < self.fft.get_outofplace_scratch_len()
+            || scratch.len() < self.plan.scratch_len()
         {
             debug_assert!(false, "real FFT buffers of the wrong length");
             return;
         }
         let packed: &mut [Complex32] = bytemuck::cast_slice_mut(input);
-        self.fft
+        self.plan
+            .fft
             .process_outofplace_with_scratch(packed, &mut output[..h], scratch);
         crate::simd::fast(
             #[inline(always)]
@@ -101,7 +128,7 @@ impl RealFft {
     /// The pass from `Z` (in `output[..h]`) to `X` (see the module documentation).
     #[inline(always)]
     fn split(&self, output: &mut [Complex32]) {
-        let h = self.len / 2;
+        let h = self.plan.len / 2;
         let z0 = output[0];
         output[0] = Complex32::new(z0.re + z0.im, 0.0);
         output[h] = Complex32::new(z0.re - z0.im, 0.0);
@@ -109,46 +136,37 @@ impl RealFft {
             // k = h / 2 pairs with itself: X = conj Z.
             output[h / 2].im = -output[h / 2].im;
         }
-        for_pairs(&mut output[..h], &self.tw_re, &self.tw_im, split_pair);
+        for_pairs(
+            &mut output[..h],
+            &self.plan.tw_re,
+            &self.plan.tw_im,
+            split_pair,
+        );
     }
 }
 
 /// The inverse of [`RealFft`]: `len / 2 + 1` bins to `len` samples, unnormalised.
 pub(crate) struct RealIfft {
-    len: usize,
-    fft: Arc<dyn Fft<f32>>,
-    /// `conj W^k` for `k` in `1..=(h - 1) / 2`, real and imaginary parts.
-    tw_re: Vec<f32>,
-    tw_im: Vec<f32>,
+    /// Twiddles `conj W^k`.
+    plan: Plan,
 }
 
 impl RealIfft {
     /// A transform to `len` samples (even, at least 2).
     pub(crate) fn new(len: usize) -> Self {
-        assert!(
-            len >= 2 && len % 2 == 0,
-            "real FFT length {len} is not even"
-        );
-        let h = len / 2;
-        let fft = FftPlanner::<f32>::new().plan_fft_inverse(h);
-        let pairs = (h - 1) / 2;
-        let angle = |k: usize| 2.0 * std::f64::consts::PI * k as f64 / len as f64;
         Self {
-            len,
-            fft,
-            tw_re: (1..=pairs).map(|k| angle(k).cos() as f32).collect(),
-            tw_im: (1..=pairs).map(|k| angle(k).sin() as f32).collect(),
+            plan: Plan::new(len, FftDirection::Inverse, 1.0),
         }
     }
 
     /// A zeroed output buffer: `len` samples.
     pub(crate) fn make_output_vec(&self) -> Vec<f32> {
-        vec![0.0; self.len]
+        vec![0.0; self.plan.len]
     }
 
     /// Scratch for [`process_with_scratch`](Self::process_with_scratch).
     pub(crate) fn make_scratch_vec(&self) -> Vec<Complex32> {
-        vec![Complex32::default(); self.fft.get_outofplace_scratch_len()]
+        vec![Complex32::default(); self.plan.scratch_len()]
     }
 
     /// Writes the `len` samples whose spectrum is `input` (`len / 2 + 1` bins, used as scratch;
@@ -160,10 +178,10 @@ impl RealIfft {
         output: &mut [f32],
         scratch: &mut [Complex32],
     ) {
-        let h = self.len / 2;
+        let h = self.plan.len / 2;
         if input.len() != h + 1
-            || output.len() != self.len
-            || scratch.len() < self.fft.get_outofplace_scratch_len()
+            || output.len() != self.plan.len
+            || scratch.len() < self.plan.scratch_len()
         {
             debug_assert!(false, "real FFT buffers of the wrong length");
             return;
@@ -173,21 +191,27 @@ impl RealIfft {
             || self.merge(input),
         );
         let packed: &mut [Complex32] = bytemuck::cast_slice_mut(output);
-        self.fft
+        self.plan
+            .fft
             .process_outofplace_with_scratch(&mut input[..h], packed, scratch);
     }
 
     /// From `X` to `2 Z` in `input[..h]`.
     #[inline(always)]
     fn merge(&self, input: &mut [Complex32]) {
-        let h = self.len / 2;
+        let h = self.plan.len / 2;
         let (x0, xh) = (input[0].re, input[h].re);
         input[0] = Complex32::new(x0 + xh, x0 - xh);
         if h % 2 == 0 && h >= 2 {
             let m = input[h / 2];
             input[h / 2] = Complex32::new(2.0 * m.re, -2.0 * m.im);
         }
-        for_pairs(&mut input[..h], &self.tw_re, &self.tw_im, uncombine);
+        for_pairs(
+            &mut input[..h],
+            &self.plan.tw_re,
+            &self.plan.tw_im,
+            uncombine,
+        );
     }
 }
 

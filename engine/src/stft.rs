@@ -1,5 +1,5 @@
 //! Short-time Fourier analysis of the newest samples of a [`History`], with the FFT planned at
-//! construction (realfft) and every buffer allocated there.
+//! construction ([`RealFft`](crate::fft::RealFft)) and every buffer allocated there.
 
 use crate::fft::RealFft;
 use realfft::num_complex::Complex32;

@@ -650,10 +650,11 @@ impl Separator {
             }
         } else {
             for pair in wanted[..count].chunks(2) {
-                let second = pair.get(1).map(|&(_, mask)| mask);
-                self.stft.synthesize(spectrum, pair[0].1, second, re, im);
-                add(pair[0].0, 0, re);
-                if let Some(&(kind, _)) = pair.get(1) {
+                let ((kind, mask), second) = (pair[0], pair.get(1).copied());
+                self.stft
+                    .synthesize(spectrum, mask, second.map(|(_, m)| m), re, im);
+                add(kind, 0, re);
+                if let Some((kind, _)) = second {
                     add(kind, 0, im);
                 }
             }
