@@ -43,12 +43,18 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
 /// remainder): `L` independent chains, where a plain sum waits on each addition.
 #[inline(always)]
 pub(crate) fn sum_lanes<const L: usize>(x: &[f64]) -> f64 {
+    sum_lanes_of::<L>(x, |v| v)
+}
+
+/// The sum of `f(v)` over `x`, in `L` interleaved partial sums as [`sum_lanes`].
+#[inline(always)]
+pub(crate) fn sum_lanes_of<const L: usize>(x: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut lanes = [0.0; L];
     let chunks = x.chunks_exact(L);
-    let rest: f64 = chunks.remainder().iter().sum();
+    let rest: f64 = chunks.remainder().iter().map(|&v| f(v)).sum();
     for c in chunks {
         for (l, &v) in lanes.iter_mut().zip(c) {
-            *l += v;
+            *l += f(v);
         }
     }
     lanes.iter().sum::<f64>() + rest

@@ -62,18 +62,19 @@ fn subset() -> (MelodyCounts, NoteScores) {
 
 #[test]
 fn pitch_and_notes_meet_their_accuracy_floors() {
-    // Measured 2026-11-22 (pooled): RPA 0.882, RCA 0.922, VR 0.988, VFA 0.492, OA 0.811;
-    // notes F 0.864 (P 0.834, R 0.897).
+    // Measured 2026-11-23 (pooled): RPA 0.887, RCA 0.929, VR 0.977, VFA 0.483, OA 0.817;
+    // notes F 0.882 (P 0.857, R 0.909). Without the note-change analysis (`pitch/change.rs`):
+    // RPA 0.876, RCA 0.916, OA 0.808, notes F 0.864.
     let (melody, notes) = subset();
     let s = melody.scores();
     eprintln!("pooled: {s:?}\nnotes: {notes:?}");
     assert!(
-        s.raw_pitch_accuracy >= 0.87,
+        s.raw_pitch_accuracy >= 0.88,
         "RPA {:.3}",
         s.raw_pitch_accuracy
     );
     assert!(
-        s.raw_chroma_accuracy >= 0.91,
+        s.raw_chroma_accuracy >= 0.92,
         "RCA {:.3}",
         s.raw_chroma_accuracy
     );
@@ -83,6 +84,6 @@ fn pitch_and_notes_meet_their_accuracy_floors() {
         "VFA {:.3}",
         s.voicing_false_alarm
     );
-    assert!(s.overall_accuracy >= 0.80, "OA {:.3}", s.overall_accuracy);
-    assert!(notes.f_measure >= 0.85, "notes F {:.3}", notes.f_measure);
+    assert!(s.overall_accuracy >= 0.81, "OA {:.3}", s.overall_accuracy);
+    assert!(notes.f_measure >= 0.87, "notes F {:.3}", notes.f_measure);
 }

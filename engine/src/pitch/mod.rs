@@ -12,6 +12,11 @@
 //! probabilities; the HMM weighs them against continuity (pitch glides smoothly or leaps rarely,
 //! voicing switches rarely) and decides the frame `lag` hops back with what it has heard since.
 //!
+//! # Note changes
+//! While a note is tracked, each frame is also heard with that note's period cancelled
+//! ([`change`]): a new note rising under the release of the old one shows there before it
+//! outweighs the old note in the frame, and its candidates then stand for the frame's.
+//!
 //! # Voicing
 //! A frame is voiced when the HMM's probability of voicing reaches the voicing threshold. The
 //! evidence for voicing is periodicity (any clear dip in `d'`; how deep matters little, since a
@@ -31,6 +36,7 @@
 //! centre would fall before the start of the stream are not reported.
 
 mod candidates;
+mod change;
 mod decimate;
 mod hmm;
 mod yin;
@@ -41,6 +47,7 @@ use crate::framer::{History, Hopper};
 use crate::params::PitchParams;
 
 use candidates::{Candidate, CandidateExtractor};
+use change::NoteChange;
 use decimate::Decimator;
 use hmm::PitchHmm;
 use yin::Yin;
@@ -105,6 +112,9 @@ pub(crate) struct PitchTracker {
     candidates: Vec<Candidate>,
     hmm: PitchHmm,
     voiced_obs: Vec<f64>,
+    change: NoteChange,
+    /// Pitch of the last decided frame, Hz, 0 when it was unvoiced.
+    tracked_hz: f64,
     /// Candidates of the last `lag + 1` frames, `MAX_KEPT` per frame, their counts, levels and
     /// periodicities.
     kept: Vec<Candidate>,
@@ -151,6 +161,8 @@ impl PitchTracker {
         let extractor = CandidateExtractor::new(min_lag, max_lag, rate);
         let frame_len = yin.frame_len();
         Self {
+            change: NoteChange::new(frame_len, max_lag, rate, extractor.max_candidates()),
+            tracked_hz: 0.0,
             hopper: Hopper::new(hop),
             decimator: Decimator::new(factor, hop, frame_len),
             candidates: Vec::with_capacity(extractor.max_candidates()),
@@ -215,6 +227,7 @@ impl PitchTracker {
         self.levels.fill(0.0);
         self.periodicities.fill(0.0);
         self.frames = 0;
+        self.tracked_hz = 0.0;
     }
 
     fn bin_of(&self, f: f64) -> f64 {
@@ -272,6 +285,15 @@ impl PitchTracker {
         if level_db < p.silence_gate_db as f64 {
             periodicity = 0.0;
             self.candidates.clear();
+        } else if self.tracked_hz > 0.0 {
+            // A new note under the release of the tracked one (see [`change`]); the frame's
+            // periodicity stays its own, whose drop marks the overlap for the note tracker.
+            self.change.reveal(
+                self.yin.frame(),
+                self.tracked_hz,
+                &mut self.extractor,
+                &mut self.candidates,
+            );
         }
         // Observations, as likelihoods relative to the unvoiced state's (1): the pitch
         // distribution given voicing (the candidates' probabilities over their total, scaled
@@ -334,6 +356,7 @@ impl PitchTracker {
             level_db: self.levels[dslot],
             periodicity: self.periodicities[dslot],
         };
+        self.tracked_hz = if frame.voiced { f0 } else { 0.0 };
         if send {
             events.send(Event::Pitch {
                 sample,

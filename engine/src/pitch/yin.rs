@@ -77,6 +77,11 @@ impl Yin {
         &mut self.frame
     }
 
+    /// The frame: after [`Yin::process`], its samples with their mean removed.
+    pub(crate) fn frame(&self) -> &[f64] {
+        &self.frame
+    }
+
     /// `d'(τ)` of the last frame processed, for `τ` in `0..=max_lag`.
     pub(crate) fn cmndf(&self) -> &[f64] {
         &self.cmndf
