@@ -152,7 +152,7 @@ impl CandidateExtractor {
                         while join > 0 && v < threshold(join - 1) {
                             join -= 1;
                         }
-                        while join + 1 < THRESHOLDS && !(v < threshold(join)) {
+                        while join + 1 < THRESHOLDS && v >= threshold(join) {
                             join += 1;
                         }
                         let k = self.dips.len() - 1;
