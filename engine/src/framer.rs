@@ -43,12 +43,27 @@ impl History {
     /// Copies the `out.len()` samples that end `ago` samples before the newest, oldest first.
     /// `ago + out.len()` must not exceed the length given to [`History::new`].
     pub(crate) fn copy_ending(&self, ago: usize, out: &mut [f32]) {
-        let n = out.len();
+        let (older, newer) = self.ending(ago, out.len());
+        out[..older.len()].copy_from_slice(older);
+        out[older.len()..].copy_from_slice(newer);
+    }
+
+    /// The newest `n` samples in place, oldest first: where the ring wraps, the older part and
+    /// then the newer (which is empty when it does not). `n` must not exceed the length given to
+    /// [`History::new`].
+    #[inline(always)]
+    pub(crate) fn latest(&self, n: usize) -> (&[f32], &[f32]) {
+        self.ending(0, n)
+    }
+
+    /// The `n` samples that end `ago` samples before the newest, in place, as
+    /// [`latest`](Self::latest).
+    #[inline(always)]
+    fn ending(&self, ago: usize, n: usize) -> (&[f32], &[f32]) {
         debug_assert!(ago + n <= self.buf.len());
         let start = (self.write + 2 * self.buf.len() - n - ago) & self.mask;
         let first = (self.buf.len() - start).min(n);
-        out[..first].copy_from_slice(&self.buf[start..start + first]);
-        out[first..].copy_from_slice(&self.buf[..n - first]);
+        (&self.buf[start..start + first], &self.buf[..n - first])
     }
 
     /// Back to silence.

@@ -55,9 +55,9 @@ impl SeparationStages {
     /// The harmonic and percussive masks from one (mid) frame: the mask spectrum, the rank
     /// filters, the refinement, the sustain term and the soft masks.
     pub fn hpss(&mut self, frame: &[f32]) {
-        self.parts
-            .hpss
-            .push(frame, &mut self.harmonic, &mut self.percussive);
+        self.parts.hpss.push(frame);
+        self.parts.hpss.harmonic(&mut self.harmonic);
+        self.parts.hpss.percussive(&mut self.percussive);
     }
 
     /// The melody comb for a frame whose melody is at `f0_hz`.

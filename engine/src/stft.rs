@@ -49,7 +49,6 @@ pub(crate) struct Frame<'a> {
 /// next power of two would be 4096).
 pub(crate) struct Analyzer {
     window: Vec<f32>,
-    frame: Vec<f32>,
     fft_in: Vec<f32>,
     spectrum: Vec<Complex32>,
     magnitude: Vec<f32>,
@@ -65,7 +64,6 @@ impl Analyzer {
         let window = window::hann(window_len);
         let sum: f32 = window.iter().sum();
         Self {
-            frame: vec![0.0; window_len],
             fft_in: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             magnitude: vec![0.0; fft_len / 2 + 1],
@@ -94,13 +92,24 @@ impl Analyzer {
         crate::simd::fast(
             #[inline(always)]
             || {
-                history.copy_latest(&mut self.frame);
-                let mut ms = 0.0f32;
-                for ((dst, &x), &w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
-                    ms += x * x;
-                    *dst = x * w * self.scale;
+                // Windowed straight from the ring (its older part, then its newer one), and the
+                // mean square summed apart: one chain of additions in order, which would keep the
+                // windowing scalar.
+                let n = self.window.len();
+                let (older, newer) = history.latest(n);
+                let (fft_older, fft_newer) = self.fft_in[..n].split_at_mut(older.len());
+                let (w_older, w_newer) = self.window.split_at(older.len());
+                for (part, fft, w) in [(older, fft_older, w_older), (newer, fft_newer, w_newer)] {
+                    for ((dst, &x), &w) in fft.iter_mut().zip(part).zip(w) {
+                        *dst = x * w * self.scale;
+                    }
                 }
-                let n = self.frame.len();
+                let mut ms = 0.0f32;
+                for part in [older, newer] {
+                    for &x in part {
+                        ms += x * x;
+                    }
+                }
                 self.fft_in[n..].fill(0.0);
                 // The buffers come from the transform itself, so their lengths fit.
                 self.fft.process_with_scratch(

@@ -42,6 +42,13 @@ pub(crate) struct CandidateExtractor {
     dip_probs: Vec<f64>,
     /// Dips whose height falls in each threshold bin.
     bin_counts: [usize; THRESHOLDS],
+    /// The truncated Boltzmann law's normalisation `1 / (1 - e^{-λ n})` for `n` dips below a
+    /// threshold, `n` up to the most dips a frame holds.
+    norms: Vec<f64>,
+    /// Per threshold, the first dip (plus one; 0: none) of the list of those below it and not
+    /// below the one before; `next_joining` links each dip to the next of its list.
+    joining: [usize; THRESHOLDS],
+    next_joining: Vec<usize>,
 }
 
 /// Regularised incomplete beta function `I_x(a, b)` for integer-valued parameters, by summing
@@ -87,6 +94,11 @@ impl CandidateExtractor {
             dips: Vec::with_capacity(max_dips),
             dip_probs: Vec::with_capacity(max_dips),
             bin_counts: [0; THRESHOLDS],
+            norms: (0..=max_dips)
+                .map(|n| 1.0 / (1.0 - (-BOLTZMANN * n as f64).exp()))
+                .collect(),
+            joining: [0; THRESHOLDS],
+            next_joining: vec![0; max_dips],
         }
     }
 
@@ -108,6 +120,7 @@ impl CandidateExtractor {
                 self.dips.clear();
                 self.dip_probs.clear();
                 self.bin_counts = [0; THRESHOLDS];
+                self.joining = [0; THRESHOLDS];
                 let (lo, hi) = (self.min_lag, self.max_lag.min(cmndf.len() - 1));
                 // Local minima of d' inside the lag range (the ends count if lower than their
                 // neighbour).
@@ -133,6 +146,18 @@ impl CandidateExtractor {
                         self.dip_probs.push(0.0);
                         let bin = ((v * THRESHOLDS as f64).floor() as usize).min(THRESHOLDS - 1);
                         self.bin_counts[bin] += 1;
+                        // The first threshold the dip is below, by the comparison the ranking
+                        // makes (its bin, or a neighbour where the product rounds).
+                        let mut join = bin;
+                        while join > 0 && v < threshold(join - 1) {
+                            join -= 1;
+                        }
+                        while join + 1 < THRESHOLDS && v >= threshold(join) {
+                            join += 1;
+                        }
+                        let k = self.dips.len() - 1;
+                        self.next_joining[k] = self.joining[join];
+                        self.joining[join] = k + 1;
                     }
                 }
                 if self.dips.is_empty() {
@@ -148,26 +173,36 @@ impl CandidateExtractor {
                         global_min = k;
                     }
                 }
+                // The dips below the threshold, ranked by lag: the first `MAX_RANK` of them (no
+                // later rank gets a share), kept sorted as the threshold rises and dips join.
+                let mut ranked = [0usize; MAX_RANK];
+                let mut kept = 0;
                 for i in 0..THRESHOLDS {
                     below += self.bin_counts[i];
+                    let mut next = self.joining[i];
+                    while next != 0 {
+                        let k = next - 1;
+                        next = self.next_joining[k];
+                        let mut at = kept;
+                        while at > 0 && ranked[at - 1] > k {
+                            at -= 1;
+                        }
+                        if at < MAX_RANK {
+                            kept = (kept + 1).min(MAX_RANK);
+                            ranked.copy_within(at..kept - 1, at + 1);
+                            ranked[at] = k;
+                        }
+                    }
                     let p = self.beta_probs[i];
                     if below == 0 {
                         self.dip_probs[global_min] += NO_TROUGH_PROB * p;
                         no_trough += NO_TROUGH_PROB * p;
                         continue;
                     }
-                    let threshold = (i + 1) as f64 / THRESHOLDS as f64;
                     // Truncated Boltzmann over `below` ranks.
-                    let norm = 1.0 / (1.0 - (-BOLTZMANN * below as f64).exp());
-                    let mut rank = 0;
-                    for (k, d) in self.dips.iter().enumerate() {
-                        if d.1 < threshold {
-                            self.dip_probs[k] += p * self.boltzmann[rank] * norm;
-                            rank += 1;
-                            if rank == MAX_RANK || rank == below {
-                                break;
-                            }
-                        }
+                    let norm = self.norms[below];
+                    for (rank, &k) in ranked[..kept.min(below)].iter().enumerate() {
+                        self.dip_probs[k] += p * self.boltzmann[rank] * norm;
                     }
                 }
                 let mut total = 0.0;
@@ -185,6 +220,12 @@ impl CandidateExtractor {
             },
         )
     }
+}
+
+/// Threshold `i`, `(i + 1) / T`.
+#[inline(always)]
+fn threshold(i: usize) -> f64 {
+    (i + 1) as f64 / THRESHOLDS as f64
 }
 
 /// Vertex of the parabola through `(−1, a)`, `(0, b)`, `(1, c)`: `(offset, value)`, the offset

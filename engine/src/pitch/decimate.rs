@@ -19,8 +19,9 @@ pub(crate) struct Decimator {
     /// The filtered stream at the input rate, newest `(out_len - 1) factor + 1` samples.
     filtered: History,
     new_filtered: Vec<f32>,
-    /// The span of `filtered` a frame takes every `factor`-th sample of.
-    span: Vec<f32>,
+    /// The span of the filtered stream (of the input at a factor of 1) a frame takes every
+    /// `factor`-th sample of: `(out_len - 1) factor + 1` samples.
+    span: usize,
 }
 
 /// The decimated rate stays at or above this, Hz: YIN's parabolic interpolation is then within
@@ -62,7 +63,7 @@ impl Decimator {
             input: vec![0.0; if factor == 1 { 0 } else { hop + taps.len() - 1 }],
             filtered: History::new(if factor == 1 { 1 } else { span }),
             new_filtered: vec![0.0; if factor == 1 { 0 } else { hop }],
-            span: vec![0.0; span],
+            span,
             taps,
         }
     }
@@ -79,7 +80,7 @@ impl Decimator {
 
     /// Input samples of history read per frame.
     pub(crate) fn history_len(&self) -> usize {
-        self.input.len().max(self.span.len())
+        self.input.len().max(self.span)
     }
 
     /// Writes the frame ending with the newest sample of `history` (minus the filter's delay)
@@ -87,20 +88,22 @@ impl Decimator {
     /// `newest - delay - (out.len() - 1 - k) factor`. Called once per hop, on the hop.
     #[inline(always)]
     pub(crate) fn frame(&mut self, history: &History, out: &mut [f64]) {
-        if self.factor == 1 {
-            history.copy_latest(&mut self.span);
+        let source = if self.factor == 1 {
+            history
         } else {
             history.copy_latest(&mut self.input);
-            let len = self.taps.len();
-            for (k, y) in self.new_filtered.iter_mut().enumerate() {
-                *y = dot(&self.taps, &self.input[k..k + len]);
-            }
+            fir(&self.taps, &self.input, &mut self.new_filtered);
             self.filtered.extend(&self.new_filtered);
-            self.filtered.copy_latest(&mut self.span);
-        }
-        for (o, &x) in out.iter_mut().zip(self.span.iter().step_by(self.factor)) {
-            *o = x as f64;
-        }
+            &self.filtered
+        };
+        // Every `factor`-th sample of the span, read from the ring in place: its older part,
+        // then the newer one from the first multiple of `factor` in it.
+        let (older, newer) = source.latest(self.span);
+        let from_older = older.len().div_ceil(self.factor);
+        let (out_older, out_newer) = out.split_at_mut(from_older.min(out.len()));
+        take_every(older, self.factor, out_older);
+        let skip = (from_older * self.factor - older.len()).min(newer.len());
+        take_every(&newer[skip..], self.factor, out_newer);
     }
 
     /// Back to silence.
@@ -129,6 +132,66 @@ fn lowpass(factor: usize) -> Vec<f32> {
         .collect();
     let sum: f64 = taps.iter().sum();
     taps.into_iter().map(|t| (t / sum) as f32).collect()
+}
+
+/// `out[k] = x[0] as f64`, `x[factor] as f64`, ... (as many as both have).
+#[inline(always)]
+fn take_every(x: &[f32], factor: usize, out: &mut [f64]) {
+    if factor == 2 {
+        // Pairs, so that it vectorises (`step_by` does not).
+        let pairs = x.chunks_exact(2);
+        let (n, last) = (pairs.len(), pairs.remainder().first());
+        for (o, p) in out.iter_mut().zip(pairs) {
+            *o = p[0] as f64;
+        }
+        if let (Some(&v), Some(o)) = (last, out.get_mut(n)) {
+            *o = v as f64;
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(x.iter().step_by(factor)) {
+            *o = v as f64;
+        }
+    }
+}
+
+/// The filter: `out[k] = dot(taps, input[k..k + taps.len()])` for every `k` of `out`, eight
+/// outputs side by side. Each output's products and sums are those of [`dot`], in its order.
+#[inline(always)]
+fn fir(taps: &[f32], input: &[f32], out: &mut [f32]) {
+    const OUTS: usize = 8;
+    let len = taps.len();
+    let whole = len / 8 * 8;
+    let done = out.len() / OUTS * OUTS;
+    for (g, y) in out.chunks_exact_mut(OUTS).enumerate() {
+        let x = &input[g * OUTS..g * OUTS + len + OUTS - 1];
+        // Lane `l` of each output's dot product, then added to the lanes' sum (as `f32`'s sum,
+        // from -0.0) once complete: the order of `dot`, one lane at a time.
+        let mut lanes = [-0.0f32; OUTS];
+        for l in 0..8 {
+            let mut acc = [0.0f32; OUTS];
+            for (c, t8) in taps[..whole].chunks_exact(8).enumerate() {
+                let (t, xs) = (t8[l], &x[c * 8 + l..c * 8 + l + OUTS]);
+                for j in 0..OUTS {
+                    acc[j] += t * xs[j];
+                }
+            }
+            for j in 0..OUTS {
+                lanes[j] += acc[j];
+            }
+        }
+        let mut s = [0.0f32; OUTS];
+        for (i, &t) in taps[whole..].iter().enumerate() {
+            for (s, &v) in s.iter_mut().zip(&x[whole + i..whole + i + OUTS]) {
+                *s += t * v;
+            }
+        }
+        for ((y, &s), &t) in y.iter_mut().zip(&s).zip(&lanes) {
+            *y = s + t;
+        }
+    }
+    for (k, y) in out.iter_mut().enumerate().skip(done) {
+        *y = dot(taps, &input[k..k + len]);
+    }
 }
 
 /// Dot product in eight lanes.

@@ -59,10 +59,7 @@ impl Transition {
     fn spread(&self, x: &[f64], acc: &mut [f64]) {
         let (n, w) = (self.n, self.half_width);
         acc[..n].fill(0.0);
-        for (i, &xi) in x[..n].iter().enumerate() {
-            if xi == 0.0 {
-                continue;
-            }
+        let mut add = |i: usize, xi: f64| {
             let lo = i.saturating_sub(w);
             let hi = (i + w).min(n - 1);
             // `K(j - i) = kernel[j + w - i]`.
@@ -71,6 +68,26 @@ impl Transition {
                 .zip(&self.kernel[lo + w - i..=hi + w - i])
             {
                 *a += k * xi;
+            }
+        };
+        // The nonzero sources in order, found `SCAN` at a time through a bit mask (vectorised).
+        const SCAN: usize = 16;
+        let groups = x[..n].chunks_exact(SCAN);
+        let rest = groups.remainder();
+        for (g, group) in groups.enumerate() {
+            let mut mask = 0u32;
+            for (j, &xi) in group.iter().enumerate() {
+                mask |= u32::from(xi != 0.0) << j;
+            }
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                add(g * SCAN + j, group[j]);
+                mask &= mask - 1;
+            }
+        }
+        for (j, &xi) in rest.iter().enumerate() {
+            if xi != 0.0 {
+                add(n - rest.len() + j, xi);
             }
         }
     }
@@ -101,8 +118,9 @@ impl Transition {
         let (n, s, e) = (self.n, self.switch, self.jump);
         let voiced_mean = sum(&g[..n]) / n as f64;
         self.spread(g, acc);
-        for (i, o) in out[..n].iter_mut().enumerate() {
-            *o = (1.0 - s) * ((1.0 - e) * acc[i] * self.inv_row[i] + e * voiced_mean) + s * g[n];
+        let unvoiced = g[n];
+        for ((o, &a), &z) in out[..n].iter_mut().zip(&acc[..n]).zip(&self.inv_row) {
+            *o = (1.0 - s) * ((1.0 - e) * a * z + e * voiced_mean) + s * unvoiced;
         }
         out[n] = (1.0 - s) * g[n] + s * voiced_mean;
     }
@@ -225,8 +243,8 @@ impl PitchHmm {
                 self.beta.fill(1.0);
                 for k in (t + 1 - lag..=t).rev() {
                     let o = self.slot(k);
-                    for (j, g) in self.work.iter_mut().enumerate() {
-                        *g = self.obs[o.start + j] * self.beta[j];
+                    for ((g, &ob), &b) in self.work.iter_mut().zip(&self.obs[o]).zip(&self.beta) {
+                        *g = ob * b;
                     }
                     self.trans.back(&self.work, &mut self.beta, &mut self.acc);
                     let m = max(&self.beta);

@@ -42,6 +42,9 @@ pub(crate) struct Yin {
     inverse: RealIfft,
     /// `d'(τ)` for `τ` in `0..=max_lag`.
     cmndf: Vec<f64>,
+    /// `d(τ)` and its running sum from `τ = 1`, for `τ` in `1..=max_lag`.
+    d: Vec<f64>,
+    sums: Vec<f64>,
 }
 
 impl Yin {
@@ -64,6 +67,8 @@ impl Yin {
             forward,
             inverse,
             cmndf: vec![1.0; max_lag + 1],
+            d: vec![0.0; max_lag],
+            sums: vec![0.0; max_lag],
         }
     }
 
@@ -143,16 +148,32 @@ impl Yin {
                 );
                 let scale = 1.0 / (self.acf.len() as f64 * gain * gain);
                 let floor = total / n as f64 * 1e-12;
-                let mut running = 0.0;
-                for tau in 1..=self.max_lag {
-                    let e1 = self.energy[n - tau];
-                    let e2 = total - self.energy[tau];
-                    let d = ((e1 + e2 - 2.0 * self.acf[tau] as f64 * scale) / (n - tau) as f64)
+                // In three passes, so that the first and the last vectorise: `d(τ)`, then its
+                // running sum (one chain), then `d'(τ)`.
+                let lags = self.max_lag;
+                // Lags and pair counts converted from `i32` (the same values; vectorised, where
+                // `usize` to `f64` is not).
+                let len = n as i32;
+                let (d, sums) = (&mut self.d[..lags], &mut self.sums[..lags]);
+                let e1 = self.energy[n - lags..n].iter().rev();
+                let e2 = self.energy[1..=lags].iter();
+                let acf = self.acf[1..=lags].iter();
+                for (tau, (((d, &e1), &e2), &r)) in
+                    (1i32..).zip(d.iter_mut().zip(e1).zip(e2).zip(acf))
+                {
+                    *d = ((e1 + (total - e2) - 2.0 * r as f64 * scale) / (len - tau) as f64)
                         .max(0.0);
+                }
+                let mut running = 0.0;
+                for (s, &d) in sums.iter_mut().zip(d.iter()) {
                     running += d;
-                    if running > floor {
-                        self.cmndf[tau] = d * tau as f64 / running;
-                    }
+                    *s = running;
+                }
+                let cmndf = &mut self.cmndf[1..=lags];
+                for (tau, ((c, &d), &s)) in
+                    (1i32..).zip(cmndf.iter_mut().zip(d.iter()).zip(sums.iter()))
+                {
+                    *c = if s > floor { d * tau as f64 / s } else { *c };
                 }
             },
         )

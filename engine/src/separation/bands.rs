@@ -14,9 +14,17 @@ const RELATIVE_WIDTH: usize = 64;
 pub(crate) struct Bands {
     /// The first bin of each band, and the spectrum's length after the last.
     edges: Vec<usize>,
-    /// Per bin: the band whose centre is at or below it (the first band below the first centre)
-    /// and the fraction of the way to the next band's centre.
-    spread_at: Vec<(u32, f32)>,
+    /// Runs of neighbouring bands of one width, `(first bin, width, bands)`, in order: a pooling
+    /// loop per run, vectorised for the usual widths.
+    runs: Vec<(usize, usize, usize)>,
+    /// Per bin: the fraction of the way from the centre of the band at or below it (the first
+    /// band below the first centre) to the next band's centre.
+    spread_frac: Vec<f32>,
+    /// The leading bins `b` whose band at or below is band `b` itself, with a band after it
+    /// (the single-bin bands but the last): spread from bands `b` and `b + 1`, side by side.
+    spread_single: usize,
+    /// Past them, runs of bins sharing the band at or below, `(band, end bin)`, in order.
+    spread_runs: Vec<(usize, usize)>,
 }
 
 impl Bands {
@@ -33,9 +41,17 @@ impl Bands {
             edges.push(b);
         }
         let bands = edges.len() - 1;
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for e in edges.windows(2) {
+            let width = e[1] - e[0];
+            match runs.last_mut() {
+                Some((_, w, count)) if *w == width => *count += 1,
+                _ => runs.push((e[0], width, 1)),
+            }
+        }
         let centre = |k: usize| (edges[k] + edges[k + 1] - 1) as f32 / 2.0;
         let mut k = 0;
-        let spread_at = (0..bins)
+        let spread_at: Vec<(usize, f32)> = (0..bins)
             .map(|b| {
                 while k + 1 < bands && centre(k + 1) <= b as f32 {
                     k += 1;
@@ -45,10 +61,28 @@ impl Bands {
                 } else {
                     0.0
                 };
-                (k as u32, f)
+                (k, f)
             })
             .collect();
-        Self { edges, spread_at }
+        let spread_single = spread_at
+            .iter()
+            .enumerate()
+            .take_while(|&(b, &(k, _))| k == b && k + 1 < bands)
+            .count();
+        let mut spread_runs: Vec<(usize, usize)> = Vec::new();
+        for (b, &(k, _)) in spread_at.iter().enumerate().skip(spread_single) {
+            match spread_runs.last_mut() {
+                Some((band, end)) if *band == k => *end = b + 1,
+                _ => spread_runs.push((k, b + 1)),
+            }
+        }
+        Self {
+            edges,
+            runs,
+            spread_frac: spread_at.iter().map(|&(_, f)| f).collect(),
+            spread_single,
+            spread_runs,
+        }
     }
 
     /// The number of bands.
@@ -56,25 +90,64 @@ impl Bands {
         self.edges.len() - 1
     }
 
-    /// Writes each band's mean of `spectrum` (one value per bin) to `bands`.
+    /// Writes each band's mean of `spectrum` (one value per bin) to `bands`: per band, its bins
+    /// summed in order and divided by their number.
     #[inline(always)]
     pub(crate) fn pool(&self, spectrum: &[f32], bands: &mut [f32]) {
-        for (v, e) in bands.iter_mut().zip(self.edges.windows(2)) {
-            let band = &spectrum[e[0]..e[1]];
-            *v = band.iter().sum::<f32>() / band.len() as f32;
+        let mut k = 0;
+        for &(start, width, count) in &self.runs {
+            let (src, dst) = (
+                &spectrum[start..start + width * count],
+                &mut bands[k..k + count],
+            );
+            // A fixed width lets the sums run side by side across bands.
+            match width {
+                1 => pool_run::<1>(src, dst),
+                2 => pool_run::<2>(src, dst),
+                4 => pool_run::<4>(src, dst),
+                8 => pool_run::<8>(src, dst),
+                16 => pool_run::<16>(src, dst),
+                _ => {
+                    for (v, band) in dst.iter_mut().zip(src.chunks_exact(width)) {
+                        *v = band.iter().sum::<f32>() / width as f32;
+                    }
+                }
+            }
+            k += count;
         }
     }
 
     /// Writes `bands` (one value per band) to `spectrum` (one per bin), interpolated linearly
-    /// between the bands' centres.
+    /// between the bands' centres: `a + f (b - a)` from the band at or below the bin (`a`), the
+    /// next one (`b`, or `a` past the last centre) and the bin's fraction of the way `f`.
     #[inline(always)]
     pub(crate) fn spread(&self, bands: &[f32], spectrum: &mut [f32]) {
-        let last = bands.len() - 1;
-        for (s, &(k, f)) in spectrum.iter_mut().zip(&self.spread_at) {
-            let k = k as usize;
-            let (a, b) = (bands[k], bands[(k + 1).min(last)]);
+        let single = self.spread_single;
+        let (fracs, out) = (&self.spread_frac[..single], &mut spectrum[..single]);
+        for (((s, &f), &a), &b) in out.iter_mut().zip(fracs).zip(bands).zip(&bands[1..]) {
             *s = a + f * (b - a);
         }
+        let last = bands.len() - 1;
+        let mut start = single;
+        for &(k, end) in &self.spread_runs {
+            let (a, b) = (bands[k], bands[(k + 1).min(last)]);
+            let d = b - a;
+            for (s, &f) in spectrum[start..end]
+                .iter_mut()
+                .zip(&self.spread_frac[start..end])
+            {
+                *s = a + f * d;
+            }
+            start = end;
+        }
+    }
+}
+
+/// Each band's mean over `W`-bin bands: `dst[j]` from `src[W j..W (j + 1)]`.
+#[inline(always)]
+fn pool_run<const W: usize>(src: &[f32], dst: &mut [f32]) {
+    for (v, band) in dst.iter_mut().zip(src.chunks_exact(W)) {
+        *v = band.iter().sum::<f32>() / W as f32;
     }
 }
 

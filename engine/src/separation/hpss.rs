@@ -174,9 +174,11 @@ impl Hpss {
         }
     }
 
-    /// Analyses the newest mid frame (`frame_len` samples, oldest first) and writes the harmonic
-    /// and percussive masks of the frame `lookahead` frames back.
-    pub(crate) fn push(&mut self, frame: &[f32], harmonic: &mut [f32], percussive: &mut [f32]) {
+    /// Analyses the newest mid frame (`frame_len` samples, oldest first) and computes the
+    /// harmonic and percussive masks of the frame `lookahead` frames back, per band: read them
+    /// per spectrum bin with [`harmonic`](Self::harmonic) and [`percussive`](Self::percussive)
+    /// (each only when needed).
+    pub(crate) fn push(&mut self, frame: &[f32]) {
         crate::simd::fast(
             #[inline(always)]
             || {
@@ -262,9 +264,23 @@ impl Hpss {
                         self.band_p[b..b + take].copy_from_slice(&mp[..take]);
                     }
                 }
-                self.grid.spread(&self.band_h, harmonic);
-                self.grid.spread(&self.band_p, percussive);
             },
+        )
+    }
+
+    /// Writes the harmonic mask of the last [`push`](Self::push), per spectrum bin, to `out`.
+    pub(crate) fn harmonic(&self, out: &mut [f32]) {
+        crate::simd::fast(
+            #[inline(always)]
+            || self.grid.spread(&self.band_h, out),
+        )
+    }
+
+    /// Writes the percussive mask of the last [`push`](Self::push), per spectrum bin, to `out`.
+    pub(crate) fn percussive(&self, out: &mut [f32]) {
+        crate::simd::fast(
+            #[inline(always)]
+            || self.grid.spread(&self.band_p, out),
         )
     }
 

@@ -579,8 +579,7 @@ impl Separator {
             self.stft.analyze(&self.frame, None, spectrum);
             self.mid.copy_from_slice(&self.frame);
         }
-        self.hpss
-            .push(&self.mid, &mut self.mask_h, &mut self.mask_p);
+        self.hpss.push(&self.mid);
         self.frames += 1;
         if k < self.lookahead as u64 {
             return;
@@ -603,6 +602,14 @@ impl Separator {
             }
         }
         let unity = self.unity_pass_through && self.gains.iter().all(|&g| g == 1.0);
+        // The masks per bin, only those read below: the harmonic one for its stem or the mix, the
+        // percussive one for the mix or for its own stem when it is not the complement.
+        if with_stems || !unity {
+            self.hpss.harmonic(&mut self.mask_h);
+        }
+        if !unity || (with_stems && !self.complementary) {
+            self.hpss.percussive(&mut self.mask_p);
+        }
         let [gh, gp, gr, gm, ga] = self.gains;
         if !unity {
             for b in 0..bins {
