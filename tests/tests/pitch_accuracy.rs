@@ -62,19 +62,20 @@ fn subset() -> (MelodyCounts, NoteScores) {
 
 #[test]
 fn pitch_and_notes_meet_their_accuracy_floors() {
-    // Measured 2026-11-23 (pooled): RPA 0.887, RCA 0.929, VR 0.977, VFA 0.483, OA 0.817;
-    // notes F 0.882 (P 0.857, R 0.909). Without the note-change analysis (`pitch/change.rs`):
-    // RPA 0.876, RCA 0.916, OA 0.808, notes F 0.864.
+    // Measured 2026-12-07 (pooled): RPA 0.894, RCA 0.935, VR 0.977, VFA 0.483, OA 0.822;
+    // notes F 0.911 (P 0.892, R 0.930). Without `NoteChange::unmask` (the previous note's
+    // release cancelled, `pitch/change.rs`): RPA 0.887, RCA 0.929, OA 0.817, notes F 0.882;
+    // without the note-change analysis at all: RPA 0.876, RCA 0.916, OA 0.808, notes F 0.864.
     let (melody, notes) = subset();
     let s = melody.scores();
     eprintln!("pooled: {s:?}\nnotes: {notes:?}");
     assert!(
-        s.raw_pitch_accuracy >= 0.88,
+        s.raw_pitch_accuracy >= 0.89,
         "RPA {:.3}",
         s.raw_pitch_accuracy
     );
     assert!(
-        s.raw_chroma_accuracy >= 0.92,
+        s.raw_chroma_accuracy >= 0.93,
         "RCA {:.3}",
         s.raw_chroma_accuracy
     );
@@ -84,6 +85,6 @@ fn pitch_and_notes_meet_their_accuracy_floors() {
         "VFA {:.3}",
         s.voicing_false_alarm
     );
-    assert!(s.overall_accuracy >= 0.81, "OA {:.3}", s.overall_accuracy);
-    assert!(notes.f_measure >= 0.87, "notes F {:.3}", notes.f_measure);
+    assert!(s.overall_accuracy >= 0.82, "OA {:.3}", s.overall_accuracy);
+    assert!(notes.f_measure >= 0.90, "notes F {:.3}", notes.f_measure);
 }

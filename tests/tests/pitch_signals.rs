@@ -328,3 +328,42 @@ fn pink_and_brown_noise_are_unvoiced() {
         }
     }
 }
+
+/// Plucked notes `(start s, f0)` that each ring on (decaying by 1/e in 0.8 s) under the next.
+fn ringing_notes(sr: f64, len_s: f64, notes: &[(f64, f64)]) -> Vec<f32> {
+    let n = (sr * len_s) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / sr;
+            let s: f64 = notes
+                .iter()
+                .filter(|&&(start, _)| t >= start)
+                .map(|&(start, f0)| {
+                    let env = (-(t - start) / 0.8).exp();
+                    (1..=6)
+                        .map(|h| {
+                            env / h as f64
+                                * (std::f64::consts::TAU * h as f64 * f0 * (t - start)).sin()
+                        })
+                        .sum::<f64>()
+                })
+                .sum();
+            (0.2 * s) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_note_over_the_last_ones_ringing_is_heard_not_their_common_subharmonic() {
+    // Each note rings on under the next, as a guitar's strings do. Together A3 and the E4 a
+    // fifth above repeat only at 110 Hz, D4 and A4 at 146.8 Hz, C4 and G4 at 130.8 Hz: a period
+    // detector on the mixture hears those.
+    let c = config(SR, 60.0, 2_000.0);
+    for (first, second) in [(220.0, 329.63), (293.66, 440.0), (261.63, 392.0)] {
+        let x = ringing_notes(SR, 1.6, &[(0.2, first), (0.8, second)]);
+        let frames = track(&c, &x);
+        let what = format!("{first} Hz, then {second} Hz");
+        assert_follows(&frames, 0.3, 0.75, 50.0, |_| first, &what);
+        assert_follows(&frames, 0.9, 1.5, 50.0, |_| second, &what);
+    }
+}

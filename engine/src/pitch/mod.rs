@@ -15,7 +15,11 @@
 //! # Note changes
 //! While a note is tracked, each frame is also heard with that note's period cancelled
 //! ([`change`]): a new note rising under the release of the old one shows there before it
-//! outweighs the old note in the frame, and its candidates then stand for the frame's.
+//! outweighs the old note in the frame, and its candidates then stand for the frame's. Once the
+//! tracker has moved on, the note before keeps ringing in a plucked or struck instrument's
+//! frames; where the frame then repeats only at a multiple of that note's period (their common
+//! period, as a fifth over a ringing note makes one an octave below the lower), the frame is
+//! heard with the previous note cancelled instead.
 //!
 //! # Voicing
 //! A frame is voiced when the HMM's probability of voicing reaches the voicing threshold. The
@@ -80,6 +84,9 @@ pub const RELEASE_MAX_DECADES: f64 = 2.5;
 /// A frame whose 10 ms after the centre are this much louder (dB) than the 10 ms before it
 /// describes a moment before the sound began: three decades against voicing.
 pub const NOT_YET_DB: f64 = 20.0;
+/// Shortest note remembered as the previous one, whose release may ring under the next
+/// ([`change`]), seconds.
+const MIN_PREVIOUS_NOTE_S: f64 = 0.03;
 /// Candidates kept per frame for the smoothing lag.
 const MAX_KEPT: usize = 16;
 
@@ -161,7 +168,13 @@ impl PitchTracker {
         let extractor = CandidateExtractor::new(min_lag, max_lag, rate);
         let frame_len = yin.frame_len();
         Self {
-            change: NoteChange::new(frame_len, max_lag, rate, extractor.max_candidates()),
+            change: NoteChange::new(
+                frame_len,
+                max_lag,
+                rate,
+                extractor.max_candidates(),
+                (MIN_PREVIOUS_NOTE_S / hop_s).ceil() as u32,
+            ),
             tracked_hz: 0.0,
             hopper: Hopper::new(hop),
             decimator: Decimator::new(factor, hop, frame_len),
@@ -228,6 +241,7 @@ impl PitchTracker {
         self.periodicities.fill(0.0);
         self.frames = 0;
         self.tracked_hz = 0.0;
+        self.change.reset();
     }
 
     fn bin_of(&self, f: f64) -> f64 {
@@ -285,15 +299,28 @@ impl PitchTracker {
         if level_db < p.silence_gate_db as f64 {
             periodicity = 0.0;
             self.candidates.clear();
-        } else if self.tracked_hz > 0.0 {
-            // A new note under the release of the tracked one (see [`change`]); the frame's
-            // periodicity stays its own, whose drop marks the overlap for the note tracker.
-            self.change.reveal(
-                self.yin.frame(),
-                self.tracked_hz,
-                &mut self.extractor,
-                &mut self.candidates,
-            );
+        } else {
+            // A new note under the release of the tracked one, or of the one before it (see
+            // [`change`]); the frame's periodicity stays its own, whose drop marks the overlap
+            // for the note tracker.
+            let energy = self.yin.mean_square(0, len) * len as f64;
+            let revealed = self.tracked_hz > 0.0
+                && self.change.reveal(
+                    self.yin.frame(),
+                    energy,
+                    self.tracked_hz,
+                    &mut self.extractor,
+                    &mut self.candidates,
+                );
+            if !revealed {
+                self.change.unmask(
+                    self.yin.frame(),
+                    energy,
+                    self.tracked_hz,
+                    &mut self.extractor,
+                    &mut self.candidates,
+                );
+            }
         }
         // Observations, as likelihoods relative to the unvoiced state's (1): the pitch
         // distribution given voicing (the candidates' probabilities over their total, scaled
@@ -357,6 +384,7 @@ impl PitchTracker {
             periodicity: self.periodicities[dslot],
         };
         self.tracked_hz = if frame.voiced { f0 } else { 0.0 };
+        self.change.observe(self.tracked_hz);
         if send {
             events.send(Event::Pitch {
                 sample,
