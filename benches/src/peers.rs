@@ -1,9 +1,21 @@
-//! The Python peers (librosa, mir_eval) run in their own virtual environment,
-//! `target/peers-venv`, built on first use from `benches/scripts/requirements-peers.txt` so that
-//! the versions are pinned and the system's Python is left alone.
+//! The peers. aubio's command-line tools come from the system (Debian: `aubio-tools`); the
+//! Python peers (librosa, mir_eval) run in their own virtual environment, `target/peers-venv`,
+//! built on first use from `benches/scripts/requirements-peers.txt` so that the versions are
+//! pinned and the system's Python is left alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Whether the aubio tool `program` (`aubioonset`, `aubiopitch`, `aubionotes`) is installed;
+/// if not, says so on stderr, with how to install it.
+pub fn aubio(program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()));
+    if !found {
+        eprintln!("{program}: not installed (Debian: apt-get install aubio-tools); skipped");
+    }
+    found
+}
 
 /// The folder of helper scripts.
 pub fn scripts() -> PathBuf {

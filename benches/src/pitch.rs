@@ -1,7 +1,7 @@
 //! `score pitch` and `score notes`: Cochlea's pitch tracker and note tracker over the dev
 //! corpus's pitch files, with mir_eval's melody and note definitions, next to aubio
-//! (`aubiopitch -p yin|yinfft`, `aubionotes`) and, where Python with librosa is available,
-//! librosa's offline pYIN (`benches/scripts/pyin_f0.py`).
+//! (`aubiopitch -p yin|yinfft`, `aubionotes`) where installed, and librosa's offline pYIN
+//! (`benches/scripts/pyin_f0.py`, in the pinned peers' environment, [`crate::peers`]).
 //!
 //! Peers are scored on their own output as printed. aubiopitch stamps each frame at the start of
 //! its newest hop (its voicing is a silence gate on that hop; the pitch comes from the whole
@@ -57,7 +57,8 @@ pub struct PitchArgs {
     /// Also run aubiopitch (yin and yinfft, aubio's defaults) on the same files.
     #[arg(long)]
     pub aubio: bool,
-    /// Also run librosa's pYIN (offline; cached under target/score-cache/).
+    /// Also run librosa's pYIN (offline, in the pinned peers' environment under
+    /// target/peers-venv, made on first use; results cached under target/score-cache/).
     #[arg(long)]
     pub pyin: bool,
     /// Write Cochlea's pitch track of each file here (NAME.f0.csv).
@@ -243,13 +244,7 @@ fn cache_dir(name: &str) -> PathBuf {
 /// Runs librosa's pYIN over the files not yet in the cache, two processes at a time.
 fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyin_f0.py");
-    let ok = Command::new("python3")
-        .args(["-c", "import librosa"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        return Err("python3 with librosa is not available".into());
-    }
+    let python = crate::peers::python().ok_or("the Python peers (librosa) could not be set up")?;
     let dir = cache_dir(&format!("pyin-{fmin:.1}-{fmax:.1}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let todo: Vec<&Item> = items
@@ -266,7 +261,7 @@ fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> 
         let children: Vec<_> = todo
             .chunks(half.max(1))
             .map(|chunk| {
-                Command::new("python3")
+                Command::new(&python)
                     .arg(&script)
                     .args(["--fmin", &fmin.to_string(), "--fmax", &fmax.to_string()])
                     .arg(&dir)
@@ -275,7 +270,7 @@ fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> 
                     .spawn()
             })
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("python3: {e}"))?;
+            .map_err(|e| format!("{}: {e}", python.display()))?;
         for mut c in children {
             let status = c.wait().map_err(|e| e.to_string())?;
             if !status.success() {
@@ -317,7 +312,7 @@ pub fn run_pitch(a: &PitchArgs) {
         &results,
         a.tracker.quiet,
     );
-    if a.aubio {
+    if a.aubio && crate::peers::aubio("aubiopitch") {
         for m in ["yin", "yinfft"] {
             let r = parallel(&items, |it| aubio_pitch(it, m));
             melody_report(&format!("aubiopitch -p {m}"), &r, a.tracker.quiet);
@@ -463,7 +458,7 @@ pub fn run_notes(a: &NotesArgs) {
         &results,
         a.tracker.quiet,
     );
-    if a.aubio {
+    if a.aubio && crate::peers::aubio("aubionotes") {
         let r = parallel(&items, |it| {
             let out = Command::new("aubionotes")
                 .arg("-i")

@@ -11,6 +11,7 @@
 //! ```text
 //! cargo run --release -p cochlea-benches --bin blocktimes [-- --seconds 60 --rate 48000]
 //! ```
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
@@ -44,12 +45,28 @@ enum Config {
     Plugin,
 }
 
-/// Concatenated corpus audio (mono), at least `seconds` long, and its sample rate.
-fn music(seconds: f64) -> (Vec<f32>, u32) {
+/// Concatenated corpus audio (mono), at least `seconds` long, its sample rate and its folder.
+fn music(seconds: f64) -> (Vec<f32>, u32, PathBuf) {
     let dir = corpus::dev_corpus()
         .map(|d| d.join("onsets"))
-        .unwrap_or_else(|| corpus::test_data().join("onsets"));
+        .unwrap_or_else(|| {
+            // Other music than the figures the README quotes: say so.
+            let dir = corpus::test_data().join("onsets");
+            eprintln!(
+                "blocktimes: no dev corpus (../shared/dev-corpus next to the checkout, or \
+                 COCHLEA_CORPUS); feeding the test data in {} instead",
+                dir.display()
+            );
+            dir
+        });
     let files = corpus::items(&dir, ".onsets.txt");
+    if files.is_empty() {
+        eprintln!(
+            "error: no NAME.flac with NAME.onsets.txt in {}",
+            dir.display()
+        );
+        std::process::exit(2);
+    }
     let mut x = Vec::new();
     let mut rate = 44_100;
     for item in files.iter().cycle().take(files.len() * 8) {
@@ -60,7 +77,7 @@ fn music(seconds: f64) -> (Vec<f32>, u32) {
             break;
         }
     }
-    (x, rate)
+    (x, rate, dir)
 }
 
 /// This thread's CPU time in seconds.
@@ -80,12 +97,13 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    let (mono, corpus_rate) = music(args.seconds);
+    let (mono, corpus_rate, dir) = music(args.seconds);
     let rate = args.rate.unwrap_or(corpus_rate);
     let right: Vec<f32> = mono.iter().map(|x| 0.8 * x).collect();
     println!(
-        "{:.1} s of dev-corpus music at {rate} Hz, stereo, {}, one thread",
+        "{:.1} s of music ({}) at {rate} Hz, stereo, {}, one thread",
         mono.len() as f64 / rate as f64,
+        dir.display(),
         match args.config {
             Config::Defaults => "engine defaults (onsets)",
             Config::Plugin => "the plugin's configuration (onsets, pitch, notes, stems)",

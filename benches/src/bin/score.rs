@@ -262,7 +262,7 @@ fn main() {
             println!("{} files from {}", items.len(), dir.display());
             let results = run_parallel(&items, |it| cochlea_file(it, &a));
             report(&format!("cochlea {}", a.method), &results, a.quiet);
-            if a.aubio {
+            if a.aubio && cochlea_benches::peers::aubio("aubioonset") {
                 for m in ["hfc", "complex", "specflux"] {
                     let results = run_parallel(&items, |it| aubio_file(it, m, a.aubio_threshold));
                     report(
