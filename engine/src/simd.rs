@@ -174,6 +174,8 @@ mod tests {
     }
 
     #[test]
+    // 1.4142 and 1.4143 straddle √2 on purpose: where the mantissa's range reduction turns.
+    #[allow(clippy::approx_constant)]
     fn log10_matches_libm_over_the_range() {
         let mut x = 1e-37f32;
         while x < 3e38 {
