@@ -423,12 +423,16 @@ fn kernel_row(centre: f32) -> (usize, usize) {
     (whole as usize, (m * 3 + case) as usize)
 }
 
-/// `dst += g * row`, element by element (a fixed length, and the two cannot overlap: vectorised).
-#[inline(never)]
+/// `dst += g * row`, element by element. Inlined, so that it runs in the AVX2 build and the
+/// caller's loop keeps its registers across it; both rows are read into local arrays before
+/// any store, which lets the compiler vectorise it (in place, it stays scalar).
+#[inline(always)]
 fn add_row(dst: &mut [f32; ROW], row: &[f32; ROW], g: f32) {
-    for (s, &k) in dst.iter_mut().zip(row) {
+    let (mut d, r) = (*dst, *row);
+    for (s, &k) in d.iter_mut().zip(&r) {
         *s += g * k;
     }
+    *dst = d;
 }
 
 /// `x.ceil()` for finite `|x| < 2^31` without a libm call (baseline x86-64 has no rounding
