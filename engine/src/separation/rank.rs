@@ -295,31 +295,52 @@ impl SelectionNetwork {
     /// The selected rank in each lane (the other inputs are left in no particular order).
     #[inline(always)]
     pub(crate) fn select(&mut self) -> Lanes {
+        if self.fixed.is_some() {
+            let first: [Lanes; FIXED_MAX] = std::array::from_fn(|k| self.registers[k]);
+            return self.select_from(|k| first[k]);
+        }
         let r = &mut *self.registers;
-        match self.fixed {
-            // The first registers copied to local variables, the network, the ranks written
-            // back.
-            Some(Fixed::Median7) => {
-                let mut x: [Lanes; 7] = std::array::from_fn(|i| r[i]);
+        for c in &self.comparators {
+            let (lo, hi) = compare(r[c.a as usize], r[c.b as usize]);
+            r[c.lo as usize] = lo;
+            r[c.hi as usize] = hi;
+        }
+        r[self.rank]
+    }
+
+    /// [`select`](Self::select) on the inputs `input(k)`, `k` in `0..n` (each called once, in
+    /// order): a compiled network (see [`Fixed`]) takes them straight into its local variables.
+    #[inline(always)]
+    pub(crate) fn select_from(&mut self, mut input: impl FnMut(usize) -> Lanes) -> Lanes {
+        let Some(fixed) = self.fixed else {
+            for (k, r) in self.inputs().iter_mut().enumerate() {
+                *r = input(k);
+            }
+            return self.select();
+        };
+        let r = &mut *self.registers;
+        // The inputs in local variables (written out: `std::array::from_fn` leaves the calls to
+        // `input` out of line), the network, the ranks written back.
+        macro_rules! read {
+            ($($k:literal)*) => {
+                [$(input($k)),*]
+            };
+        }
+        match fixed {
+            Fixed::Median7 => {
+                let mut x = read!(0 1 2 3 4 5 6);
                 median7(&mut x);
                 r[3] = x[3];
             }
-            Some(Fixed::Middle10) => {
-                let mut x: [Lanes; 10] = std::array::from_fn(|i| r[i]);
+            Fixed::Middle10 => {
+                let mut x = read!(0 1 2 3 4 5 6 7 8 9);
                 sort10(&mut x);
                 (r[4], r[5]) = (x[4], x[5]);
             }
-            Some(Fixed::Middle12) => {
-                let mut x: [Lanes; 12] = std::array::from_fn(|i| r[i]);
+            Fixed::Middle12 => {
+                let mut x = read!(0 1 2 3 4 5 6 7 8 9 10 11);
                 sort12(&mut x);
                 (r[5], r[6]) = (x[5], x[6]);
-            }
-            None => {
-                for c in &self.comparators {
-                    let (lo, hi) = compare(r[c.a as usize], r[c.b as usize]);
-                    r[c.lo as usize] = lo;
-                    r[c.hi as usize] = hi;
-                }
             }
         }
         r[self.rank]
@@ -376,6 +397,9 @@ enum Fixed {
     Middle10,
     Middle12,
 }
+
+/// The widest compiled network.
+const FIXED_MAX: usize = 12;
 
 impl Fixed {
     fn for_ranks(n: usize, ranks: &[usize]) -> Option<Self> {
@@ -519,20 +543,21 @@ impl FrequencyMedian {
             // the shared values `padded[2p + 1..2p + w]`, the extras `padded[2p]` (even
             // position `p`) and `padded[2p + w]` (odd position `p + half`).
             let pairs = n.div_ceil(2);
+            let (even, odd) = (&self.even[..], &self.odd[..]);
             for p0 in (0..pairs).step_by(LANES) {
-                for (k, r) in net.inputs().iter_mut().enumerate() {
-                    // Shared value `k` is `padded[2p + 1 + k]`.
-                    let from = if k % 2 == 0 {
-                        &self.odd[p0 + k / 2..]
+                let lanes = |from: &[f32]| -> Lanes { from[..LANES].try_into().unwrap() };
+                // Shared value `k` is `padded[2p + 1 + k]`.
+                net.select_from(|k| {
+                    if k % 2 == 0 {
+                        lanes(&odd[p0 + k / 2..])
                     } else {
-                        &self.even[p0 + k / 2 + 1..]
-                    };
-                    r.copy_from_slice(&from[..LANES]);
-                }
-                net.select();
+                        lanes(&even[p0 + k / 2 + 1..])
+                    }
+                });
                 let (lo, hi) = (net.rank(half - 1), net.rank(half));
-                let first = &self.even[p0..p0 + LANES];
-                let last = &self.odd[p0 + half..p0 + half + LANES];
+                let first = lanes(&even[p0..]);
+                let last = lanes(&odd[p0 + half..]);
+                let (mut out_even, mut out_odd) = ([0.0; LANES], [0.0; LANES]);
                 for l in 0..LANES {
                     let clamp = |x: f32| {
                         let x = if x < hi[l] { x } else { hi[l] };
@@ -542,18 +567,18 @@ impl FrequencyMedian {
                             lo[l]
                         }
                     };
-                    self.out_even[p0 + l] = clamp(first[l]);
-                    self.out_odd[p0 + l] = clamp(last[l]);
+                    out_even[l] = clamp(first[l]);
+                    out_odd[l] = clamp(last[l]);
                 }
+                self.out_even[p0..p0 + LANES].copy_from_slice(&out_even);
+                self.out_odd[p0..p0 + LANES].copy_from_slice(&out_odd);
             }
-            for (o, (&e, &d)) in out[..n]
-                .chunks_mut(2)
-                .zip(self.out_even.iter().zip(&self.out_odd))
-            {
-                o[0] = e;
-                if let Some(o1) = o.get_mut(1) {
-                    *o1 = d;
-                }
+            let mut whole = out[..n].chunks_exact_mut(2);
+            for (o, (&e, &d)) in (&mut whole).zip(self.out_even.iter().zip(&self.out_odd)) {
+                (o[0], o[1]) = (e, d);
+            }
+            if let [last] = whole.into_remainder() {
+                *last = self.out_even[n / 2];
             }
             return;
         }
@@ -772,8 +797,9 @@ mod tests {
 
     #[test]
     fn frequency_median_matches_a_sort_with_reflected_edges() {
-        // Up to `FREQUENCY_NETWORK_MAX` bins the pair network, wider the sorted window; even
-        // and odd lengths (the last pair half used), several groups of pairs and less than one.
+        // Up to `FREQUENCY_NETWORK_MAX` bins the pair network (compiled at 11 and 13 bins),
+        // wider the sorted window; even and odd lengths (the last pair half used), several
+        // groups of pairs and less than one.
         for (n, width, modulus) in [150i32, 149, 21].into_iter().flat_map(|n| {
             [
                 (31, 1000),
@@ -781,6 +807,8 @@ mod tests {
                 (101, 1000),
                 (5, 13),
                 (5, 3),
+                (11, 7),
+                (11, 1000),
                 (13, 7),
                 (15, 7),
                 (15, 1000),
