@@ -407,28 +407,41 @@ fn kernel_index(bin: usize, centre: f32, top: usize) -> usize {
 
 /// `floor(centre)` and the kernel row for a centre of at least `ROW_MIN_CENTRE` bins. There
 /// `bin - centre` is exact in `f32` for every bin within `HALF` (both are multiples of the
-/// centre's ulp, which is at most 2^-20, and the difference is below 16), and so is
+/// centre's ulp, which is at least 2^-20, and the difference is below 16), and so is
 /// `d * 16 + 0.5`: with `centre = floor(centre) + (m + r) / 16` (`m` whole, `0 <= r < 1`),
 /// [`kernel_index`] is `16 * (floor(centre) - bin) + m + [r >= 1/2]` for bins up to the centre
 /// and `16 * (bin - floor(centre)) - m - [r > 1/2]` above it: a function of `m` and of the
 /// case of `r` (below, at, above one half) alone.
+///
+/// One conversion gives both `floor(centre)` and `m`: `16 centre` is exact (a power of two),
+/// its floor `s` is `16 floor(centre) + m`, and `16 centre - s` (exact: both lie in one
+/// binade) is `r`.
 #[inline]
 fn kernel_row(centre: f32) -> (usize, usize) {
-    // Positive and finite, so the conversions truncate (floor) without saturating.
-    let whole = centre as i32;
-    let sixteenths = (centre - whole as f32) * KERNEL_STEPS as f32;
-    let m = sixteenths as i32;
-    let r = sixteenths - m as f32;
+    const _: () = assert!(KERNEL_STEPS.is_power_of_two());
+    // Positive, finite and below a few thousand bins, so `t` is far below 2^23: the
+    // conversion truncates (floors) without saturating, and `r` is exact.
+    let t = centre * KERNEL_STEPS as f32;
+    let s = t as i32;
+    let r = t - s as f32;
+    let (whole, m) = (
+        s >> KERNEL_STEPS.trailing_zeros(),
+        s & (KERNEL_STEPS as i32 - 1),
+    );
     let case = (r >= 0.5) as i32 + (r > 0.5) as i32;
     (whole as usize, (m * 3 + case) as usize)
 }
 
-/// `dst += g * row`, element by element (a fixed length, and the two cannot overlap: vectorised).
-#[inline(never)]
+/// `dst += g * row`, element by element. Inlined, so that it runs in the AVX2 build and the
+/// caller's loop keeps its registers across it; both rows are read into local arrays before
+/// any store, which lets the compiler vectorise it (in place, it stays scalar).
+#[inline(always)]
 fn add_row(dst: &mut [f32; ROW], row: &[f32; ROW], g: f32) {
-    for (s, &k) in dst.iter_mut().zip(row) {
+    let (mut d, r) = (*dst, *row);
+    for (s, &k) in d.iter_mut().zip(&r) {
         *s += g * k;
     }
+    *dst = d;
 }
 
 /// `x.ceil()` for finite `|x| < 2^31` without a libm call (baseline x86-64 has no rounding

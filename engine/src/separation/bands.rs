@@ -23,8 +23,10 @@ pub(crate) struct Bands {
     /// The leading bins `b` whose band at or below is band `b` itself, with a band after it
     /// (the single-bin bands but the last): spread from bands `b` and `b + 1`, side by side.
     spread_single: usize,
-    /// Past them, runs of bins sharing the band at or below, `(band, end bin)`, in order.
-    spread_runs: Vec<(usize, usize)>,
+    /// Past them, runs of bins sharing the band at or below, grouped: `(first band, bins per
+    /// run, runs)`, in order. Within a group run `j` is band `first + j`'s, and every run has
+    /// the same length; a group of several runs has a band after each (no clamp at the last).
+    spread_runs: Vec<(usize, usize, usize)>,
 }
 
 impl Bands {
@@ -69,11 +71,23 @@ impl Bands {
             .enumerate()
             .take_while(|&(b, &(k, _))| k == b && k + 1 < bands)
             .count();
-        let mut spread_runs: Vec<(usize, usize)> = Vec::new();
-        for (b, &(k, _)) in spread_at.iter().enumerate().skip(spread_single) {
+        // Runs of bins sharing the band at or below, `(band, length)`, then grouped.
+        let mut runs_of_bins: Vec<(usize, usize)> = Vec::new();
+        for &(k, _) in spread_at.iter().skip(spread_single) {
+            match runs_of_bins.last_mut() {
+                Some((band, len)) if *band == k => *len += 1,
+                _ => runs_of_bins.push((k, 1)),
+            }
+        }
+        let mut spread_runs: Vec<(usize, usize, usize)> = Vec::new();
+        for &(k, len) in &runs_of_bins {
             match spread_runs.last_mut() {
-                Some((band, end)) if *band == k => *end = b + 1,
-                _ => spread_runs.push((k, b + 1)),
+                Some((first, width, count))
+                    if *width == len && *first + *count == k && k + 1 < bands =>
+                {
+                    *count += 1
+                }
+                _ => spread_runs.push((k, len, 1)),
             }
         }
         Self {
@@ -129,16 +143,46 @@ impl Bands {
         }
         let last = bands.len() - 1;
         let mut start = single;
-        for &(k, end) in &self.spread_runs {
-            let (a, b) = (bands[k], bands[(k + 1).min(last)]);
-            let d = b - a;
-            for (s, &f) in spectrum[start..end]
-                .iter_mut()
-                .zip(&self.spread_frac[start..end])
-            {
-                *s = a + f * d;
+        for &(first, width, count) in &self.spread_runs {
+            let end = start + width * count;
+            let (out, fracs) = (&mut spectrum[start..end], &self.spread_frac[start..end]);
+            // A fixed run length lets each run's loop unroll into vector operations.
+            match (width, count) {
+                (2, 2..) => spread_run::<2>(&bands[first..], fracs, out),
+                (4, 2..) => spread_run::<4>(&bands[first..], fracs, out),
+                (8, 2..) => spread_run::<8>(&bands[first..], fracs, out),
+                (16, 2..) => spread_run::<16>(&bands[first..], fracs, out),
+                _ => {
+                    for (j, (out, fracs)) in
+                        out.chunks_mut(width).zip(fracs.chunks(width)).enumerate()
+                    {
+                        let k = first + j;
+                        let (a, b) = (bands[k], bands[(k + 1).min(last)]);
+                        let d = b - a;
+                        for (s, &f) in out.iter_mut().zip(fracs) {
+                            *s = a + f * d;
+                        }
+                    }
+                }
             }
             start = end;
+        }
+    }
+}
+
+/// Spreads runs of `W` bins, run `j` between `bands[j]` and `bands[j + 1]`: `out[W j + i]` is
+/// `a + f (b - a)` with `f = fracs[W j + i]`.
+#[inline(always)]
+fn spread_run<const W: usize>(bands: &[f32], fracs: &[f32], out: &mut [f32]) {
+    for (j, (out, fracs)) in out
+        .chunks_exact_mut(W)
+        .zip(fracs.chunks_exact(W))
+        .enumerate()
+    {
+        let (a, b) = (bands[j], bands[j + 1]);
+        let d = b - a;
+        for (s, &f) in out.iter_mut().zip(fracs) {
+            *s = a + f * d;
         }
     }
 }
@@ -167,6 +211,29 @@ mod tests {
         assert_eq!(*bands.edges.last().unwrap(), 769);
         // Short spectra keep every bin.
         assert_eq!(Bands::new(65).len(), 65);
+    }
+
+    /// Spreading by runs gives, bit for bit, the interpolation bin by bin, at every spectrum
+    /// length's mix of run widths.
+    #[test]
+    fn spreading_by_runs_matches_the_interpolation_bin_by_bin() {
+        for bins in [5, 65, 200, 513, 769, 1025, 1537, 3073] {
+            let grid = Bands::new(bins);
+            let n = grid.len();
+            let values: Vec<f32> = (0..n).map(|k| ((k * 7919) % 101) as f32 / 100.0).collect();
+            let mut got = vec![0.0; bins];
+            grid.spread(&values, &mut got);
+            let centre = |k: usize| (grid.edges[k] + grid.edges[k + 1] - 1) as f32 / 2.0;
+            let mut k = 0;
+            for (b, &g) in got.iter().enumerate() {
+                while k + 1 < n && centre(k + 1) <= b as f32 {
+                    k += 1;
+                }
+                let (a, next) = (values[k], values[(k + 1).min(n - 1)]);
+                let want = a + grid.spread_frac[b] * (next - a);
+                assert_eq!(g.to_bits(), want.to_bits(), "{bins} bins, bin {b}");
+            }
+        }
     }
 
     #[test]

@@ -233,14 +233,14 @@ impl Hpss {
                     if slots_used > 0 {
                         let a = lanes(magnitude);
                         let mut max = [0.0f32; LANES];
-                        let column = self.column.inputs();
-                        for (f, c) in column.iter_mut().enumerate().take(slots_used) {
-                            *c = lanes(&self.recent[f * bins..(f + 1) * bins]);
+                        let recent = &self.recent;
+                        let median = self.column.select_from(|f| {
+                            let c = lanes(&recent[f * bins..(f + 1) * bins]);
                             for (m, &x) in max.iter_mut().zip(c.iter()) {
                                 *m = if x > *m { x } else { *m };
                             }
-                        }
-                        let median = self.column.select();
+                            c
+                        });
                         for l in 0..LANES {
                             // The median is at most the maximum: only a bound above `h` can raise
                             // it.

@@ -560,6 +560,16 @@ impl Separator {
     /// Analyses the frame that has just ended and resynthesises the one `lookahead` frames back:
     /// the mix, and the harmonic, percussive and melody parts only `with_stems`.
     fn frame(&mut self, gains: [f32; 5], f0: &mut dyn FnMut(u64) -> f32, with_stems: bool) {
+        // Its own loops (the mid frame, the mix mask, the overlap-adds) in the AVX2 build too.
+        crate::simd::fast(
+            #[inline(always)]
+            || self.frame_body(gains, f0, with_stems),
+        )
+    }
+
+    /// [`frame`](Self::frame)'s work, inlined into it.
+    #[inline(always)]
+    fn frame_body(&mut self, gains: [f32; 5], f0: &mut dyn FnMut(u64) -> f32, with_stems: bool) {
         let bins = self.bins;
         let slots = self.lookahead + 1;
         let k = self.frames;
@@ -629,9 +639,13 @@ impl Separator {
         let spectrum = &self.spectra[at..at + self.spectrum_len];
         let (re, im) = (&mut self.chunk[..n], &mut self.chunk_im[..n]);
         let (channels, ola_len, ola) = (self.channels, self.ola_mask + 1, &mut self.ola);
-        let mut add = |kind: usize, c: usize, chunk: &[f32]| {
-            add_wrapped(ring_mut(ola, ola_len, channels, kind, c), first, chunk);
-        };
+        // A macro rather than a closure: a closure called from several places is left out of
+        // line, in the baseline build.
+        macro_rules! add {
+            ($kind:expr, $c:expr, $chunk:expr) => {
+                add_wrapped(ring_mut(ola, ola_len, channels, $kind, $c), first, $chunk)
+            };
+        }
         // The signals resynthesised this frame, in ring order.
         let (h, p, m, mix) = (&self.mask_h, &self.mask_p, &self.mask_m, &self.mask_mix);
         let mut wanted: [(usize, &[f32]); SYNTH] = [(0, &[]); SYNTH];
@@ -652,17 +666,17 @@ impl Separator {
         if self.channels == 2 {
             for &(kind, mask) in &wanted[..count] {
                 self.stft.synthesize(spectrum, mask, None, re, im);
-                add(kind, 0, re);
-                add(kind, 1, im);
+                add!(kind, 0, re);
+                add!(kind, 1, im);
             }
         } else {
             for pair in wanted[..count].chunks(2) {
                 let ((kind, mask), second) = (pair[0], pair.get(1).copied());
                 self.stft
                     .synthesize(spectrum, mask, second.map(|(_, m)| m), re, im);
-                add(kind, 0, re);
+                add!(kind, 0, re);
                 if let Some((kind, _)) = second {
-                    add(kind, 0, im);
+                    add!(kind, 0, im);
                 }
             }
         }
@@ -674,7 +688,7 @@ impl Separator {
             for c in 0..self.channels {
                 self.inputs[c].copy_ending(ago, tail);
                 self.stft.pass_through(tail, re);
-                add(SYN_MIX, c, re);
+                add!(SYN_MIX, c, re);
             }
         }
     }
@@ -700,11 +714,13 @@ impl Separator {
 
 /// Signal `kind`'s overlap-add ring for channel `c` in `ola`, which holds `SYNTH x channels`
 /// rings of `len` samples.
+#[inline(always)]
 fn ring_mut(ola: &mut [f32], len: usize, channels: usize, kind: usize, c: usize) -> &mut [f32] {
     &mut ola[(kind * channels + c) * len..][..len]
 }
 
 /// Adds `chunk` into `ring` from index `first` on, wrapping at the ring's end.
+#[inline(always)]
 fn add_wrapped(ring: &mut [f32], first: usize, chunk: &[f32]) {
     let split = (ring.len() - first).min(chunk.len());
     for (o, &y) in ring[first..first + split].iter_mut().zip(chunk) {

@@ -231,6 +231,8 @@ pub(crate) struct SelectionNetwork {
     rank: usize,
     comparators: Vec<Comparator>,
     registers: Box<[Lanes; 256]>,
+    /// The same network compiled for its size, when it is one the defaults use (see [`Fixed`]).
+    fixed: Option<Fixed>,
 }
 
 impl SelectionNetwork {
@@ -248,32 +250,13 @@ impl SelectionNetwork {
             return None;
         }
         let rank = ranks[0];
-        // Batcher's odd-even merge sort for any `n` (Knuth, TAOCP 5.3.4, exercise 12 form).
-        let mut sort = Vec::new();
-        let mut p = 1;
-        while p < n {
-            let mut k = p;
-            while k >= 1 {
-                let mut j = k % p;
-                while j + k < n {
-                    for i in 0..k.min(n - j - k) {
-                        if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
-                            sort.push((i + j, i + j + k));
-                        }
-                    }
-                    j += 2 * k;
-                }
-                k /= 2;
-            }
-            p *= 2;
-        }
         // Backwards from the output: keep what a live register depends on.
         let mut live = [false; NETWORK_MAX];
         for &r in ranks {
             live[r] = true;
         }
         let mut comparators = Vec::new();
-        for &(a, b) in sort.iter().rev() {
+        for &(a, b) in batcher(n).iter().rev() {
             if !live[a] && !live[b] {
                 continue;
             }
@@ -292,6 +275,7 @@ impl SelectionNetwork {
             rank,
             comparators,
             registers: Box::new([[0.0; LANES]; 256]),
+            fixed: Fixed::for_ranks(n, ranks),
         })
     }
 
@@ -308,25 +292,179 @@ impl SelectionNetwork {
         self.registers[rank]
     }
 
-    /// The selected rank in each lane (the inputs are left permuted).
+    /// The selected rank in each lane (the other inputs are left in no particular order).
     #[inline(always)]
     pub(crate) fn select(&mut self) -> Lanes {
+        if self.fixed.is_some() {
+            let first: [Lanes; FIXED_MAX] = std::array::from_fn(|k| self.registers[k]);
+            return self.select_from(|k| first[k]);
+        }
         let r = &mut *self.registers;
         for c in &self.comparators {
-            let (x, y) = (r[c.a as usize], r[c.b as usize]);
-            let mut lo = [0.0; LANES];
-            let mut hi = [0.0; LANES];
-            for l in 0..LANES {
-                // `<` and `>` without NaN: the exact inputs, as `minps`/`maxps` compute them.
-                lo[l] = if x[l] < y[l] { x[l] } else { y[l] };
-                hi[l] = if x[l] > y[l] { x[l] } else { y[l] };
-            }
+            let (lo, hi) = compare(r[c.a as usize], r[c.b as usize]);
             r[c.lo as usize] = lo;
             r[c.hi as usize] = hi;
         }
         r[self.rank]
     }
+
+    /// [`select`](Self::select) on the inputs `input(k)`, `k` in `0..n` (each called once, in
+    /// order): a compiled network (see [`Fixed`]) takes them straight into its local variables.
+    #[inline(always)]
+    pub(crate) fn select_from(&mut self, mut input: impl FnMut(usize) -> Lanes) -> Lanes {
+        let Some(fixed) = self.fixed else {
+            for (k, r) in self.inputs().iter_mut().enumerate() {
+                *r = input(k);
+            }
+            return self.select();
+        };
+        let r = &mut *self.registers;
+        // The inputs in local variables (written out: `std::array::from_fn` leaves the calls to
+        // `input` out of line), the network, the ranks written back.
+        macro_rules! read {
+            ($($k:literal)*) => {
+                [$(input($k)),*]
+            };
+        }
+        match fixed {
+            Fixed::Median7 => {
+                let mut x = read!(0 1 2 3 4 5 6);
+                median7(&mut x);
+                r[3] = x[3];
+            }
+            Fixed::Middle10 => {
+                let mut x = read!(0 1 2 3 4 5 6 7 8 9);
+                sort10(&mut x);
+                (r[4], r[5]) = (x[4], x[5]);
+            }
+            Fixed::Middle12 => {
+                let mut x = read!(0 1 2 3 4 5 6 7 8 9 10 11);
+                sort12(&mut x);
+                (r[5], r[6]) = (x[5], x[6]);
+            }
+        }
+        r[self.rank]
+    }
 }
+
+/// The minimum and the maximum of `x` and `y`, lane by lane.
+#[inline(always)]
+fn compare(x: Lanes, y: Lanes) -> (Lanes, Lanes) {
+    let mut lo = [0.0; LANES];
+    let mut hi = [0.0; LANES];
+    for l in 0..LANES {
+        // `<` and `>` without NaN: the exact inputs, as `minps`/`maxps` compute them.
+        lo[l] = if x[l] < y[l] { x[l] } else { y[l] };
+        hi[l] = if x[l] > y[l] { x[l] } else { y[l] };
+    }
+    (lo, hi)
+}
+
+/// The comparators of Batcher's odd-even merge sort for `n` inputs (Knuth, TAOCP 5.3.4,
+/// exercise 12 form), in order: `(a, b)` puts the minimum in `a` and the maximum in `b`.
+fn batcher(n: usize) -> Vec<(usize, usize)> {
+    let mut sort = Vec::new();
+    let mut p = 1;
+    while p < n {
+        let mut k = p;
+        while k >= 1 {
+            let mut j = k % p;
+            while j + k < n {
+                for i in 0..k.min(n - j - k) {
+                    if (i + j) / (2 * p) == (i + j + k) / (2 * p) {
+                        sort.push((i + j, i + j + k));
+                    }
+                }
+                j += 2 * k;
+            }
+            k /= 2;
+        }
+        p *= 2;
+    }
+    sort
+}
+
+/// The selections the default settings make, as networks compiled for their size: the
+/// sustain term's median of 7 frames (6 frames of look-ahead) and the frequency median's two
+/// middle ranks of 10 or 12 shared values (11 or 13 bins wide: 350 Hz at 48 or 44.1 kHz). The
+/// interpreted network loads, compares and stores two vectors of registers per comparator; a
+/// compiled one keeps the registers in vector registers, two instructions per comparator, the
+/// comparators the selected ranks do not depend on dropped by the compiler. Same comparators,
+/// so the same values.
+#[derive(Clone, Copy)]
+enum Fixed {
+    Median7,
+    Middle10,
+    Middle12,
+}
+
+/// The widest compiled network.
+const FIXED_MAX: usize = 12;
+
+impl Fixed {
+    fn for_ranks(n: usize, ranks: &[usize]) -> Option<Self> {
+        match (n, ranks) {
+            (7, [3]) => Some(Self::Median7),
+            (10, [4, 5]) => Some(Self::Middle10),
+            (12, [5, 6]) => Some(Self::Middle12),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled network: `fn name(x: &mut [Lanes; n])` applying the listed comparators in order,
+/// and `const LIST: [(usize, usize); _]` for the test that they are [`batcher`]'s.
+macro_rules! fixed_network {
+    ($name:ident, $list:ident, $n:literal, [$(($a:literal, $b:literal)),* $(,)?]) => {
+        #[inline(always)]
+        fn $name(x: &mut [Lanes; $n]) {
+            $(
+                (x[$a], x[$b]) = compare(x[$a], x[$b]);
+            )*
+        }
+        #[cfg(test)]
+        const $list: &[(usize, usize)] = &[$(($a, $b)),*];
+    };
+}
+
+#[rustfmt::skip]
+fixed_network!(
+    median7,
+    MEDIAN7,
+    7,
+    [
+        (0, 1), (2, 3), (4, 5), (0, 2), (1, 3), (4, 6), (1, 2), (5, 6),
+        (0, 4), (1, 5), (2, 6), (2, 4), (3, 5), (1, 2), (3, 4), (5, 6),
+    ]
+);
+
+#[rustfmt::skip]
+fixed_network!(
+    sort10,
+    SORT10,
+    10,
+    [
+        (0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (0, 2), (1, 3), (4, 6),
+        (5, 7), (1, 2), (5, 6), (0, 4), (1, 5), (2, 6), (3, 7), (2, 4),
+        (3, 5), (1, 2), (3, 4), (5, 6), (0, 8), (1, 9), (4, 8), (5, 9),
+        (2, 4), (3, 5), (6, 8), (7, 9), (1, 2), (3, 4), (5, 6), (7, 8),
+    ]
+);
+
+#[rustfmt::skip]
+fixed_network!(
+    sort12,
+    SORT12,
+    12,
+    [
+        (0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11), (0, 2), (1, 3),
+        (4, 6), (5, 7), (8, 10), (9, 11), (1, 2), (5, 6), (9, 10), (0, 4),
+        (1, 5), (2, 6), (3, 7), (2, 4), (3, 5), (1, 2), (3, 4), (5, 6),
+        (9, 10), (0, 8), (1, 9), (2, 10), (3, 11), (4, 8), (5, 9), (6, 10),
+        (7, 11), (2, 4), (3, 5), (6, 8), (7, 9), (1, 2), (3, 4), (5, 6),
+        (7, 8), (9, 10),
+    ]
+);
 
 /// Widest frequency median computed by a [`SelectionNetwork`]: beyond, its comparators per bin
 /// (growing as `w log^2 w`) cost more than a sorted window's shifts (growing as `w`).
@@ -405,20 +543,21 @@ impl FrequencyMedian {
             // the shared values `padded[2p + 1..2p + w]`, the extras `padded[2p]` (even
             // position `p`) and `padded[2p + w]` (odd position `p + half`).
             let pairs = n.div_ceil(2);
+            let (even, odd) = (&self.even[..], &self.odd[..]);
             for p0 in (0..pairs).step_by(LANES) {
-                for (k, r) in net.inputs().iter_mut().enumerate() {
-                    // Shared value `k` is `padded[2p + 1 + k]`.
-                    let from = if k % 2 == 0 {
-                        &self.odd[p0 + k / 2..]
+                let lanes = |from: &[f32]| -> Lanes { from[..LANES].try_into().unwrap() };
+                // Shared value `k` is `padded[2p + 1 + k]`.
+                net.select_from(|k| {
+                    if k % 2 == 0 {
+                        lanes(&odd[p0 + k / 2..])
                     } else {
-                        &self.even[p0 + k / 2 + 1..]
-                    };
-                    r.copy_from_slice(&from[..LANES]);
-                }
-                net.select();
+                        lanes(&even[p0 + k / 2 + 1..])
+                    }
+                });
                 let (lo, hi) = (net.rank(half - 1), net.rank(half));
-                let first = &self.even[p0..p0 + LANES];
-                let last = &self.odd[p0 + half..p0 + half + LANES];
+                let first = lanes(&even[p0..]);
+                let last = lanes(&odd[p0 + half..]);
+                let (mut out_even, mut out_odd) = ([0.0; LANES], [0.0; LANES]);
                 for l in 0..LANES {
                     let clamp = |x: f32| {
                         let x = if x < hi[l] { x } else { hi[l] };
@@ -428,18 +567,18 @@ impl FrequencyMedian {
                             lo[l]
                         }
                     };
-                    self.out_even[p0 + l] = clamp(first[l]);
-                    self.out_odd[p0 + l] = clamp(last[l]);
+                    out_even[l] = clamp(first[l]);
+                    out_odd[l] = clamp(last[l]);
                 }
+                self.out_even[p0..p0 + LANES].copy_from_slice(&out_even);
+                self.out_odd[p0..p0 + LANES].copy_from_slice(&out_odd);
             }
-            for (o, (&e, &d)) in out[..n]
-                .chunks_mut(2)
-                .zip(self.out_even.iter().zip(&self.out_odd))
-            {
-                o[0] = e;
-                if let Some(o1) = o.get_mut(1) {
-                    *o1 = d;
-                }
+            let mut whole = out[..n].chunks_exact_mut(2);
+            for (o, (&e, &d)) in (&mut whole).zip(self.out_even.iter().zip(&self.out_odd)) {
+                (o[0], o[1]) = (e, d);
+            }
+            if let [last] = whole.into_remainder() {
+                *last = self.out_even[n / 2];
             }
             return;
         }
@@ -616,10 +755,51 @@ mod tests {
         assert!(SelectionNetwork::new(NETWORK_MAX + 1, 0).is_none());
     }
 
+    /// The compiled networks are Batcher's, and select what the interpreted ones do: exhaustive
+    /// over inputs of zeros and ones (the zero-one principle), and on random values with ties.
+    #[test]
+    fn compiled_networks_match_the_interpreted_ones() {
+        assert_eq!(MEDIAN7, batcher(7));
+        assert_eq!(SORT10, batcher(10));
+        assert_eq!(SORT12, batcher(12));
+        let mut next = xorshift(0x1234_5678_9abc_def1);
+        for (n, ranks) in [(7, vec![3]), (10, vec![4, 5]), (12, vec![5, 6])] {
+            let mut fixed = SelectionNetwork::with_ranks(n, &ranks).unwrap();
+            assert!(fixed.fixed.is_some(), "{n}");
+            let mut interpreted = SelectionNetwork::with_ranks(n, &ranks).unwrap();
+            interpreted.fixed = None;
+            let zero_one = (0..1u64 << n).map(|bits| (bits, true));
+            let random = (0..4096).map(|_| (next(), false));
+            let cases: Vec<(u64, bool)> = zero_one.chain(random).collect();
+            for group in cases.chunks(LANES) {
+                let inputs: Vec<Lanes> = (0..n)
+                    .map(|k| {
+                        let mut r = [0.0; LANES];
+                        for (x, &(bits, binary)) in r.iter_mut().zip(group) {
+                            *x = if binary {
+                                ((bits >> k) & 1) as f32
+                            } else {
+                                ((bits >> (4 * k)) % 9) as f32 * 0.25
+                            };
+                        }
+                        r
+                    })
+                    .collect();
+                fixed.inputs().copy_from_slice(&inputs);
+                interpreted.inputs().copy_from_slice(&inputs);
+                assert_eq!(fixed.select(), interpreted.select(), "n {n}");
+                for &r in &ranks {
+                    assert_eq!(fixed.rank(r), interpreted.rank(r), "n {n} rank {r}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn frequency_median_matches_a_sort_with_reflected_edges() {
-        // Up to `FREQUENCY_NETWORK_MAX` bins the pair network, wider the sorted window; even
-        // and odd lengths (the last pair half used), several groups of pairs and less than one.
+        // Up to `FREQUENCY_NETWORK_MAX` bins the pair network (compiled at 11 and 13 bins),
+        // wider the sorted window; even and odd lengths (the last pair half used), several
+        // groups of pairs and less than one.
         for (n, width, modulus) in [150i32, 149, 21].into_iter().flat_map(|n| {
             [
                 (31, 1000),
@@ -627,6 +807,8 @@ mod tests {
                 (101, 1000),
                 (5, 13),
                 (5, 3),
+                (11, 7),
+                (11, 1000),
                 (13, 7),
                 (15, 7),
                 (15, 1000),

@@ -208,6 +208,7 @@ impl Stft {
     /// Writes to `out` what [`synthesize`](Self::synthesize) gives with a mask of all ones (the
     /// frame itself, to rounding), without the transforms: `tail` (the frame's last `2 * hop`
     /// samples) under the window product.
+    #[inline(always)]
     pub(crate) fn pass_through(&self, tail: &[f32], out: &mut [f32]) {
         for ((o, &x), &w) in out.iter_mut().zip(tail).zip(&self.unity) {
             *o = x * w;
