@@ -329,28 +329,19 @@ fn pink_and_brown_noise_are_unvoiced() {
     }
 }
 
-/// Plucked notes `(start s, f0)` that each ring on (decaying by 1/e in 0.8 s) under the next.
+/// Plucked notes `(start s, f0)`, six harmonics falling as `1/h`, that each ring on (decaying
+/// by 1/e in 0.8 s) under the next.
 fn ringing_notes(sr: f64, len_s: f64, notes: &[(f64, f64)]) -> Vec<f32> {
-    let n = (sr * len_s) as usize;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / sr;
-            let s: f64 = notes
-                .iter()
-                .filter(|&&(start, _)| t >= start)
-                .map(|&(start, f0)| {
-                    let env = (-(t - start) / 0.8).exp();
-                    (1..=6)
-                        .map(|h| {
-                            env / h as f64
-                                * (std::f64::consts::TAU * h as f64 * f0 * (t - start)).sin()
-                        })
-                        .sum::<f64>()
-                })
-                .sum();
-            (0.2 * s) as f32
-        })
-        .collect()
+    let partials: Vec<f64> = (1..=6).map(|h| 1.0 / h as f64).collect();
+    let mut x = vec![0.0f32; (sr * len_s) as usize];
+    for &(start, f0) in notes {
+        let from = (sr * start) as usize;
+        let note = harmonic(sr, len_s - start, f0, &partials);
+        for (i, (out, v)) in x[from..].iter_mut().zip(note).enumerate() {
+            *out += v * (-(i as f64 / sr) / 0.8).exp() as f32;
+        }
+    }
+    x
 }
 
 #[test]
