@@ -186,8 +186,10 @@ fn invalid_settings_are_refused_by_name() {
     c.window_s = 1.0;
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("window_s"), "{e}");
-    let mut c = MelodyConfig::default();
-    c.fmax_hz = 3_900.0;
+    let c = MelodyConfig {
+        fmax_hz: 3_900.0,
+        ..MelodyConfig::default()
+    };
     assert!(c.validate().is_ok());
     assert!(c.validate_for(8_000).is_err());
     assert!(MelodyConfig::default().validate_for(4_000).is_err());

@@ -3,20 +3,20 @@
 //! it sounds, and how salient it is.
 //!
 //! # Algorithm
-//! 1. **Salience** ([`salience`]): the newest `window_s` of audio, Hann-windowed and zero-padded
-//!    4x, gives a spectrum weighted by an equal-loudness curve (A-weighting); its peaks
+//! 1. **Salience** (the `salience` module): the newest `window_s` of audio, Hann-windowed and
+//!    zero-padded 4x, gives a spectrum weighted by an equal-loudness curve (A-weighting); its peaks
 //!    (frequency and amplitude refined by parabolic interpolation) within `peak_range_db` of the
 //!    strongest are summed onto a log-frequency grid of 10-cent bins from `fmin_hz` to
 //!    `fmax_hz`: each peak votes for the f0s it could be harmonic 1..`harmonics` of, with weight
 //!    `harmonic_weight^(h-1)` and amplitude `a^magnitude_power`, spread over ±1 semitone with a
 //!    squared cosine. The function's strongest local maxima are the frame's pitch candidates.
-//! 2. **Continuity** ([`tracking`]): an online Viterbi decoder over the candidates, with a cost
-//!    per semitone moved (`jump_cost`, moves within `free_cents` free, capped at an octave),
-//!    decides with a fixed lag of `lag_s`. Octave errors (the sub- or super-octave of the
-//!    melody with comparable salience) cost a full octave to take, so a locked track holds
+//! 2. **Continuity** (the `tracking` module): an online Viterbi decoder over the candidates,
+//!    with a cost per semitone moved (`jump_cost`, moves within `free_cents` free, capped at an
+//!    octave), decides with a fixed lag of `lag_s`. Octave errors (the sub- or super-octave of
+//!    the melody with comparable salience) cost a full octave to take, so a locked track holds
 //!    its octave through short ambiguities.
-//! 3. **Voicing** ([`voicing`]): the accompaniment is always present, so energy is no guide.
-//!    The tracked salience is compared with its own running mean and deviation (dB, time
+//! 3. **Voicing** (the `voicing` module): the accompaniment is always present, so energy is no
+//!    guide. The tracked salience is compared with its own running mean and deviation (dB, time
 //!    constant `voicing_tau_s`): a frame is voiced above `mean - voicing_threshold * deviation`
 //!    and when its salience peak stands out of the salience function (`min_peak_ratio` times
 //!    its mean; noise has no clear peak).

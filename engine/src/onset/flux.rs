@@ -101,10 +101,11 @@ impl LogFlux {
                 }
                 let cur = &self.rows[self.newest * b..self.newest * b + b];
                 let mut out = FluxValues::default();
-                for i in 0..b {
-                    let c = crate::simd::log10(1.0 + gain * cur[i]);
-                    out.flux += (c - self.reference[i]).max(0.0);
-                    out.superflux += (c - self.maxed[i]).max(0.0);
+                let bands = cur.iter().zip(&self.reference[..b]).zip(&self.maxed[..b]);
+                for ((&x, &r), &m) in bands {
+                    let c = crate::simd::log10(1.0 + gain * x);
+                    out.flux += (c - r).max(0.0);
+                    out.superflux += (c - m).max(0.0);
                 }
                 out
             },

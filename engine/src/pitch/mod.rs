@@ -1,10 +1,10 @@
 //! Online monophonic pitch tracking: YIN's normalised difference function computed with FFTs
-//! ([`yin`]), pYIN's multi-threshold period candidates ([`candidates`]), and an online HMM over
-//! pitch and voicing with fixed-lag smoothing ([`hmm`]).
+//! (the `yin` module), pYIN's multi-threshold period candidates (the `candidates` module), and
+//! an online HMM over pitch and voicing with fixed-lag smoothing (the `hmm` module).
 //!
 //! # Analysis
-//! The stream is first low-passed and decimated ([`decimate`]) to the rate `sr'`: half the
-//! input rate at 44.1 and 48 kHz (at least 20 kHz and ten times `fmax`; the full rate below
+//! The stream is first low-passed and decimated (the `decimate` module) to the rate `sr'`: half
+//! the input rate at 44.1 and 48 kHz (at least 20 kHz and ten times `fmax`; the full rate below
 //! 40 kHz). That halves the cost of the analysis; on the dev corpus the raw pitch and chroma
 //! accuracy are those of the full rate. Every hop, the newest `2 L` samples at that rate are
 //! analysed, where `L = ceil(sr' / fmin) + 1` is the longest period searched (lags from
@@ -14,8 +14,8 @@
 //!
 //! # Note changes
 //! While a note is tracked, each frame is also heard with that note's period cancelled
-//! ([`change`]): a new note rising under the release of the old one shows there before it
-//! outweighs the old note in the frame, and its candidates then stand for the frame's. Once the
+//! (the `change` module): a new note rising under the release of the old one shows there before
+//! it outweighs the old note in the frame, and its candidates then stand for the frame's. Once the
 //! tracker has moved on, the note before keeps ringing in a plucked or struck instrument's
 //! frames; where the frame then repeats only at a multiple of that note's period (their common
 //! period, as a fifth over a ringing note makes one an octave below the lower), the frame is

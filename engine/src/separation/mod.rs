@@ -504,8 +504,8 @@ impl Separator {
         let first = (self.position.wrapping_sub(lat) as usize) & self.ola_mask;
         let split = (ola_len - first).min(n);
         let hop = self.hop;
-        for c in 0..self.channels {
-            let x = &mut io[c][pos..pos + n];
+        for (c, x) in io.iter_mut().enumerate().take(self.channels) {
+            let x = &mut x[pos..pos + n];
             self.inputs[c].extend(x);
             let xd = &mut self.span_input[..n];
             self.delays[c].process(x, xd);

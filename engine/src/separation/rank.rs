@@ -10,6 +10,8 @@
 /// short windows of the frequency median this beats binary searches and a `memmove` call.
 #[inline]
 fn replace_sorted(s: &mut [f32], old: f32, new: f32) {
+    // "Not below": the scan also stops at a NaN, as `>=` would not.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     let mut k = s.iter().position(|&x| !(x < old)).unwrap_or(s.len() - 1);
     if new > old {
         // The values after `k` smaller than `new` move down one place.
@@ -828,7 +830,7 @@ mod tests {
             let mut fm = FrequencyMedian::new(x.len(), width as usize);
             let mut out = vec![0.0; x.len()];
             fm.apply(&x, &mut out);
-            let half = width as i32 / 2;
+            let half = width / 2;
             for i in 0..n {
                 let mut w: Vec<f32> = (-half..=half)
                     .map(|d| {
