@@ -515,13 +515,23 @@ fn process(
 
 fn done_line(input: &Path, destination: &Destination, r: &FileResult) -> String {
     let mut line = format!(
-        "{}: {} at {} Hz, {} onsets, {:.0}x real time",
+        "{}: {} at {} Hz",
         input.display(),
         hms(r.duration_s()),
-        r.sample_rate,
-        r.counts.get("onset"),
-        r.duration_s() / r.wall.as_secs_f64().max(1e-6)
+        r.sample_rate
     );
+    // Counts of what was analysed: a file asked only for its pitch has no onsets to report.
+    let selected = |kind| destination.outputs.iter().any(|(k, _)| *k == kind);
+    if selected(OutputKind::Onsets) {
+        line.push_str(&format!(", {} onsets", r.counts.get("onset")));
+    }
+    if selected(OutputKind::Notes) {
+        line.push_str(&format!(", {} notes", r.counts.get("note_on")));
+    }
+    line.push_str(&format!(
+        ", {:.0}x real time",
+        r.duration_s() / r.wall.as_secs_f64().max(1e-6)
+    ));
     let written: Vec<String> = r.written.iter().map(|p| p.display().to_string()).collect();
     match destination.summary.as_deref().and_then(Path::parent) {
         // Folder mode: the folder says it all.

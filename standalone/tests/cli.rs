@@ -108,6 +108,10 @@ fn analyze_writes_pitch_csv_and_notes_as_midi_and_csv() {
     assert!(notes
         .iter()
         .all(|n| n[1] > n[0] && (1.0..=127.0).contains(&n[3])));
+    // The closing line counts what was analysed: the notes, and no onsets (none were asked for).
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert!(said.contains(&format!(", {on} notes, ")), "{said}");
+    assert!(!said.contains("onsets"), "{said}");
     let reference = cochlea_engine::eval::transcription::notes_from_f0(&rt, &rf, 50.0);
     let est: Vec<_> = notes
         .iter()
