@@ -17,6 +17,22 @@ pub fn aubio(program: &str) -> bool {
     found
 }
 
+/// Where the peers' results are cached: `target/score-cache/`.
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/score-cache")
+}
+
+/// A key for the content of the file at `path`: FNV-1a over its bytes, in hex. Cached results
+/// carry the key of the audio they were computed from, so that another folder holding files of
+/// the same names (a resampled or noisy copy of the corpus) is not answered from the cache.
+pub fn content_key(path: &Path) -> Result<String, String> {
+    use std::hash::Hasher;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = fnv::FnvHasher::default();
+    h.write(&bytes);
+    Ok(format!("{:016x}", h.finish()))
+}
+
 /// The folder of helper scripts.
 pub fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")

@@ -235,23 +235,31 @@ pub fn aubiopitch(audio: &Path, method: &str) -> Result<(Vec<f64>, Vec<f64>), St
     Ok(read_two_columns(&String::from_utf8_lossy(&out.stdout)))
 }
 
-fn cache_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/score-cache")
-        .join(name)
-}
-
-/// Runs librosa's pYIN over the files not yet in the cache, two processes at a time.
-fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyin_f0.py");
+/// Runs librosa's pYIN over the files not yet in the cache, two processes at a time; returns
+/// each item's track in the cache (`NAME.KEY.f0.csv`, `KEY` the audio's [content
+/// key](crate::peers::content_key)).
+fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<Vec<PathBuf>, String> {
+    let script = crate::peers::scripts().join("pyin_f0.py");
     let python = crate::peers::python().ok_or("the Python peers (librosa) could not be set up")?;
-    let dir = cache_dir(&format!("pyin-{fmin:.1}-{fmax:.1}"));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = crate::peers::cache_dir().join(format!("pyin-{fmin:.1}-{fmax:.1}"));
+    let tracks = items
+        .iter()
+        .map(|it| {
+            let key = crate::peers::content_key(&it.audio)?;
+            Ok(dir.join(format!("{}.{key}.f0.csv", it.name)))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let todo: Vec<&Item> = items
         .iter()
-        .filter(|it| !dir.join(format!("{}.f0.csv", it.name)).is_file())
+        .zip(&tracks)
+        .filter(|(_, t)| !t.is_file())
+        .map(|(it, _)| it)
         .collect();
     if !todo.is_empty() {
+        // The script names its outputs after the inputs; they are moved to their keyed names
+        // once it is done.
+        let staging = dir.join(format!("staging-{}", std::process::id()));
+        std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
         eprintln!(
             "running librosa pyin on {} files (cached in {})...",
             todo.len(),
@@ -264,7 +272,7 @@ fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> 
                 Command::new(&python)
                     .arg(&script)
                     .args(["--fmin", &fmin.to_string(), "--fmax", &fmax.to_string()])
-                    .arg(&dir)
+                    .arg(&staging)
                     .args(chunk.iter().map(|it| &it.audio))
                     .stdout(std::process::Stdio::null())
                     .spawn()
@@ -277,8 +285,13 @@ fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<PathBuf, String> 
                 return Err(format!("pyin script failed: {status}"));
             }
         }
+        for (it, track) in items.iter().zip(&tracks).filter(|(_, t)| !t.is_file()) {
+            let made = staging.join(format!("{}.f0.csv", it.name));
+            std::fs::rename(&made, track).map_err(|e| format!("{}: {e}", made.display()))?;
+        }
+        std::fs::remove_dir(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
     }
-    Ok(dir)
+    Ok(tracks)
 }
 
 /// `score pitch`.
@@ -323,15 +336,19 @@ pub fn run_pitch(a: &PitchArgs) {
         // lowest bass notes.
         let (fmin, fmax) = (65.40639132514966, 2093.004522404789);
         match pyin_tracks(&items, fmin, fmax) {
-            Ok(dir) => {
-                let r = parallel(&items, |it| {
-                    let (rt, rf) = read_truth(it)?;
-                    let path = dir.join(format!("{}.f0.csv", it.name));
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let (et, ef) = read_two_columns(&text);
-                    Ok(counts(&rt, &rf, &et, &ef, 50.0))
-                });
+            Ok(tracks) => {
+                let pairs: Vec<(&Item, &PathBuf)> = items.iter().zip(&tracks).collect();
+                let r = crate::parallel(
+                    &pairs,
+                    |p| &p.0.name,
+                    |&(it, path)| {
+                        let (rt, rf) = read_truth(it)?;
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                        let (et, ef) = read_two_columns(&text);
+                        Ok(counts(&rt, &rf, &et, &ef, 50.0))
+                    },
+                );
                 melody_report("librosa pyin (offline, C2-C7)", &r, a.tracker.quiet);
             }
             Err(e) => eprintln!("pyin skipped: {e}"),

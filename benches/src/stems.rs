@@ -349,16 +349,14 @@ pub fn ideal_ratio_mask(
     (out_a, out_b)
 }
 
-fn cache_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/score-cache")
-}
-
 /// librosa's offline HPSS of `mix_path` (cached WAVs), or `None` if the peers are unavailable.
 fn librosa_hpss(py: &Path, name: &str, mix_path: &Path) -> Result<(Vec<f32>, Vec<f32>), String> {
-    let dir = cache_dir();
+    let dir = crate::peers::cache_dir();
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let h = dir.join(format!("librosa-hpss.{name}.harmonic.wav"));
-    let p = dir.join(format!("librosa-hpss.{name}.percussive.wav"));
+    // Keyed by the mix's content (see `content_key`), not only its name.
+    let key = crate::peers::content_key(mix_path)?;
+    let h = dir.join(format!("librosa-hpss.{name}.{key}.harmonic.wav"));
+    let p = dir.join(format!("librosa-hpss.{name}.{key}.percussive.wav"));
     if !(h.is_file() && p.is_file()) {
         let status = Command::new(py)
             .arg(crate::peers::scripts().join("librosa_hpss.py"))
