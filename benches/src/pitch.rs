@@ -279,17 +279,25 @@ fn pyin_tracks(items: &[Item], fmin: f64, fmax: f64) -> Result<Vec<PathBuf>, Str
             })
             .collect::<Result<_, _>>()
             .map_err(|e| format!("{}: {e}", python.display()))?;
+        // Every child is waited for, and every track finished is kept, even if one failed.
+        let mut failure = None;
         for mut c in children {
-            let status = c.wait().map_err(|e| e.to_string())?;
-            if !status.success() {
-                return Err(format!("pyin script failed: {status}"));
+            match c.wait() {
+                Ok(status) if status.success() => {}
+                Ok(status) => failure = Some(format!("pyin script failed: {status}")),
+                Err(e) => failure = Some(e.to_string()),
             }
         }
         for (it, track) in items.iter().zip(&tracks).filter(|(_, t)| !t.is_file()) {
             let made = staging.join(format!("{}.f0.csv", it.name));
-            std::fs::rename(&made, track).map_err(|e| format!("{}: {e}", made.display()))?;
+            if made.is_file() {
+                std::fs::rename(&made, track).map_err(|e| format!("{}: {e}", made.display()))?;
+            }
         }
-        std::fs::remove_dir(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        std::fs::remove_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        if let Some(f) = failure {
+            return Err(f);
+        }
     }
     Ok(tracks)
 }
