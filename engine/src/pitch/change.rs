@@ -352,14 +352,8 @@ mod tests {
         let frame: Vec<f64> = (0..LEN).map(fifth_under_release).collect();
         // A3 held for 10 frames, then the tracker follows the mixture's period, E4 or nothing.
         for tracked in [110.0, 329.63, 0.0] {
-            let (own, found, heard) = unmask_after(
-                &[220.0; 10]
-                    .iter()
-                    .chain(&[tracked])
-                    .copied()
-                    .collect::<Vec<_>>(),
-                &frame,
-            );
+            let (own, found, heard) =
+                unmask_after(&[[220.0; 10].as_slice(), &[tracked]].concat(), &frame);
             assert!(
                 (own - 110.0).abs() < 2.0,
                 "the frame alone repeats at 110 Hz: {own}"

@@ -283,7 +283,8 @@ impl PitchTracker {
         );
         self.yin.process();
         let len = self.yin.frame_len();
-        let level_db = 10.0 * (self.yin.mean_square(0, len) + 1e-30).log10();
+        let mean_square = self.yin.mean_square(0, len);
+        let level_db = 10.0 * (mean_square + 1e-30).log10();
         let first = self.yin.mean_square(0, self.edge);
         let last = self.yin.mean_square(len - self.edge, len);
         let fall_db = 10.0 * ((first + 1e-30) / (last + 1e-30)).log10();
@@ -303,7 +304,7 @@ impl PitchTracker {
             // A new note under the release of the tracked one, or of the one before it (see
             // [`change`]); the frame's periodicity stays its own, whose drop marks the overlap
             // for the note tracker.
-            let energy = self.yin.mean_square(0, len) * len as f64;
+            let energy = mean_square * len as f64;
             let revealed = self.tracked_hz > 0.0
                 && self.change.reveal(
                     self.yin.frame(),
