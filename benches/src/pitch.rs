@@ -19,6 +19,10 @@ use cochlea_engine::eval::transcription::{midi_to_hz, notes_from_f0, score, Note
 use cochlea_engine::{EngineConfig, Output};
 use cochlea_tests::corpus::{self, Item};
 
+/// librosa's documented pYIN range: C2 to C7.
+const C2_HZ: f64 = 65.40639132514966;
+const C7_HZ: f64 = 2093.004522404789;
+
 /// Settings shared by `score pitch` and `score notes`.
 #[derive(clap::Args, Clone)]
 pub struct TrackerArgs {
@@ -61,6 +65,11 @@ pub struct PitchArgs {
     /// target/peers-venv, made on first use; results cached under target/score-cache/).
     #[arg(long)]
     pub pyin: bool,
+    /// Lowest pitch pYIN searches, Hz (its highest is C7, 2093 Hz). The default is librosa's
+    /// documented range, from C2 (65.41 Hz); give Cochlea's `fmin` (60) to compare at the same
+    /// range.
+    #[arg(long, default_value = "65.41", value_name = "HZ")]
+    pub pyin_fmin: f64,
     /// Write Cochlea's pitch track of each file here (NAME.f0.csv).
     #[arg(long)]
     pub dump: Option<PathBuf>,
@@ -340,9 +349,9 @@ pub fn run_pitch(a: &PitchArgs) {
         }
     }
     if a.pyin {
-        // librosa's own default range (C2 to C7), which covers the corpus's melodies but for its
-        // lowest bass notes.
-        let (fmin, fmax) = (65.40639132514966, 2093.004522404789);
+        // C2 as given on the command line (to two decimals) is C2 exactly.
+        let c2 = (a.pyin_fmin - C2_HZ).abs() < 0.01;
+        let (fmin, fmax) = (if c2 { C2_HZ } else { a.pyin_fmin }, C7_HZ);
         match pyin_tracks(&items, fmin, fmax) {
             Ok(tracks) => {
                 let pairs: Vec<(&Item, &PathBuf)> = items.iter().zip(&tracks).collect();
@@ -357,7 +366,16 @@ pub fn run_pitch(a: &PitchArgs) {
                         Ok(counts(&rt, &rf, &et, &ef, 50.0))
                     },
                 );
-                melody_report("librosa pyin (offline, C2-C7)", &r, a.tracker.quiet);
+                let range = if c2 {
+                    "C2-C7".to_string()
+                } else {
+                    format!("{fmin} Hz-C7")
+                };
+                melody_report(
+                    &format!("librosa pyin (offline, {range})"),
+                    &r,
+                    a.tracker.quiet,
+                );
             }
             Err(e) => eprintln!("pyin skipped: {e}"),
         }
