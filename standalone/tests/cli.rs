@@ -127,6 +127,77 @@ fn analyze_writes_pitch_csv_and_notes_as_midi_and_csv() {
 }
 
 #[test]
+fn voicing_csv_is_the_pitch_track_with_its_probabilities() {
+    let dir = temp_dir("voicing");
+    let (f0, voicing) = (dir.join("p.csv"), dir.join("v.csv"));
+    let r = cochlea(&[
+        "analyze",
+        s(&corpus("pitch/p004_acbass.flac")),
+        "--pitch",
+        s(&f0),
+        "--voicing",
+        s(&voicing),
+        "--voicing-threshold",
+        "0.8",
+        "--summary",
+        s(&dir.join("s.json")),
+    ]);
+    assert_code(&r, 0);
+    assert_eq!(files_under(&dir), ["p.csv", "s.json", "v.csv"]);
+    let pitch = std::fs::read_to_string(&f0).unwrap();
+    let text = std::fs::read_to_string(&voicing).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time_s,freq_hz,voiced_prob,confidence"));
+    let rows: Vec<&str> = lines.collect();
+    // Row for row the pitch track (its time and frequency, to the digit), then the two
+    // probabilities; voiced exactly where the voiced probability reaches the threshold.
+    assert_eq!(rows.len(), pitch.lines().count() - 1);
+    let mut by_truth = [(0.0, 0usize), (0.0, 0usize)];
+    let truth = std::fs::read_to_string(corpus("pitch/p004_acbass.f0.csv")).unwrap();
+    let truth: Vec<(f64, bool)> = truth
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            (t.parse().unwrap(), f.parse::<f64>().unwrap() > 0.0)
+        })
+        .collect();
+    for (row, p) in rows.iter().zip(pitch.lines().skip(1)) {
+        assert!(row.starts_with(&format!("{p},")), "{row} against {p}");
+        let v: Vec<f64> = row.split(',').map(|x| x.parse().unwrap()).collect();
+        let (t, freq, prob, confidence) = (v[0], v[1], v[2], v[3]);
+        assert!(
+            (0.0..=1.0).contains(&prob) && (0.0..=1.0).contains(&confidence),
+            "{row}"
+        );
+        if freq > 0.0 {
+            assert!(prob >= 0.8 - 5e-5, "{row}");
+        } else {
+            assert!(prob < 0.8 + 5e-5, "{row}");
+        }
+        if let Some(&(_, voiced)) = truth.iter().find(|(rt, _)| (rt - t).abs() < 0.0025) {
+            let slot = &mut by_truth[voiced as usize];
+            slot.0 += prob;
+            slot.1 += 1;
+        }
+    }
+    // On a plucked bass, whose notes stop dead, the probability follows the ground truth's voicing.
+    let mean = |(sum, n): (f64, usize)| sum / n as f64;
+    let (unvoiced, voiced) = (mean(by_truth[0]), mean(by_truth[1]));
+    assert!(voiced > 0.95 && unvoiced < 0.15, "{voiced} {unvoiced}");
+    let j = read_json(&dir.join("s.json"));
+    assert_eq!(
+        j["outputs"]["voicing"]["frames"].as_u64(),
+        Some(rows.len() as u64)
+    );
+    assert_eq!(
+        j["outputs"]["voicing"]["latency_samples"],
+        j["latency"]["pitch"]["samples"]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn every_readable_format_rate_and_layout_finds_the_hits() {
     let dir = temp_dir("formats");
     let inputs = dir.join("in");
@@ -609,7 +680,8 @@ fn demo_finds_the_onsets_it_synthesised_and_can_run_again() {
             "stems/melody.wav",
             "stems/percussive.wav",
             "stems/residual.wav",
-            "summary.json"
+            "summary.json",
+            "voicing.csv"
         ])
     );
     let j = read_json(&dir.join("summary.json"));

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use cochlea_engine::separation::StemOutputs;
-use cochlea_engine::{Engine, EngineConfig, Event, Output};
+use cochlea_engine::{Engine, EngineConfig, Event};
 use serde::Serialize;
 
 pub use stage::{OutputError, StagedFile, Staging};
@@ -67,6 +67,10 @@ pub enum OutputKind {
     Onsets,
     /// The pitch track: `pitch.csv`, `time_s,freq_hz` per pitch hop, 0 where unvoiced.
     Pitch,
+    /// The pitch track with its probabilities: `voicing.csv`,
+    /// `time_s,freq_hz,voiced_prob,confidence` per pitch hop (`freq_hz` as in `pitch.csv`). Not
+    /// written unless asked for (`--only voicing` or `--voicing PATH`).
+    Voicing,
     /// Notes: `notes.mid` (standard MIDI file) and `notes.csv`
     /// (`onset_s,offset_s,midi_note,velocity`).
     Notes,
@@ -85,15 +89,20 @@ impl OutputKind {
     pub const ALL: &'static [OutputKind] = &[
         OutputKind::Onsets,
         OutputKind::Pitch,
+        OutputKind::Voicing,
         OutputKind::Notes,
         OutputKind::Melody,
         OutputKind::Stems,
     ];
 
     /// Written when no output is selected: every kind but the melody and the stems (made for
-    /// mixes, and the most work; only on request).
+    /// mixes, and the most work) and the voicing probabilities (the pitch track's detail); those
+    /// only on request.
     pub fn is_default(self) -> bool {
-        !matches!(self, OutputKind::Stems | OutputKind::Melody)
+        !matches!(
+            self,
+            OutputKind::Stems | OutputKind::Melody | OutputKind::Voicing
+        )
     }
 
     /// The kind's name, as used in options and summaries.
@@ -101,6 +110,7 @@ impl OutputKind {
         match self {
             OutputKind::Onsets => "onsets",
             OutputKind::Pitch => "pitch",
+            OutputKind::Voicing => "voicing",
             OutputKind::Notes => "notes",
             OutputKind::Melody => "melody",
             OutputKind::Stems => "stems",
@@ -112,6 +122,7 @@ impl OutputKind {
         match self {
             OutputKind::Onsets => "onsets.txt",
             OutputKind::Pitch => "pitch.csv",
+            OutputKind::Voicing => "voicing.csv",
             OutputKind::Notes => "notes.mid",
             OutputKind::Melody => "melody.csv",
             OutputKind::Stems => "stems",
@@ -122,7 +133,7 @@ impl OutputKind {
     /// before an input is analysed).
     pub fn files(self, base: &Path) -> Vec<PathBuf> {
         match self {
-            OutputKind::Onsets | OutputKind::Pitch | OutputKind::Melody => {
+            OutputKind::Onsets | OutputKind::Pitch | OutputKind::Voicing | OutputKind::Melody => {
                 vec![base.to_path_buf()]
             }
             OutputKind::Notes => vec![base.to_path_buf(), notes::csv_path(base)],
@@ -143,14 +154,20 @@ impl OutputKind {
                 base,
                 engine,
                 staging,
-                Output::Pitch,
+                pitch::Track::Pitch,
+            )?),
+            OutputKind::Voicing => Box::new(pitch::TrackWriter::new(
+                base,
+                engine,
+                staging,
+                pitch::Track::Voicing,
             )?),
             OutputKind::Notes => Box::new(notes::NotesWriter::new(base, engine, staging)?),
             OutputKind::Melody => Box::new(pitch::TrackWriter::new(
                 base,
                 engine,
                 staging,
-                Output::Melody,
+                pitch::Track::Melody,
             )?),
             OutputKind::Stems => Box::new(stems::StemsWriter::new(base, engine, staging)?),
         })
@@ -160,7 +177,7 @@ impl OutputKind {
     pub fn enable(self, config: &mut EngineConfig) {
         match self {
             OutputKind::Onsets => config.onset.enabled = true,
-            OutputKind::Pitch => config.pitch.enabled = true,
+            OutputKind::Pitch | OutputKind::Voicing => config.pitch.enabled = true,
             OutputKind::Notes => config.notes.enabled = true,
             OutputKind::Melody => config.melody.enabled = true,
             OutputKind::Stems => config.separation.enabled = true,
@@ -179,6 +196,11 @@ pub struct OutputPaths {
     /// Write the pitch track here: `time_s,freq_hz` per pitch hop, 0 where unvoiced.
     #[arg(long, value_name = "OUT.csv")]
     pub pitch: Option<PathBuf>,
+    /// Write the pitch track with its probabilities here: `time_s,freq_hz,voiced_prob,confidence`
+    /// per pitch hop (`freq_hz` as in --pitch; `voiced_prob` 0 to 1, voiced from the voicing
+    /// threshold up; `confidence` in the pitch given voicing, 0 to 1).
+    #[arg(long, value_name = "OUT.csv")]
+    pub voicing: Option<PathBuf>,
     /// Write notes here as a standard MIDI file, and beside it OUT.notes.csv
     /// (`onset_s,offset_s,midi_note,velocity`).
     #[arg(long, value_name = "OUT.mid")]
@@ -203,6 +225,7 @@ impl OutputPaths {
         match kind {
             OutputKind::Onsets => self.onsets.as_deref(),
             OutputKind::Pitch => self.pitch.as_deref(),
+            OutputKind::Voicing => self.voicing.as_deref(),
             OutputKind::Notes => self.notes.as_deref(),
             OutputKind::Melody => self.melody.as_deref(),
             OutputKind::Stems => self.stems.as_deref(),
