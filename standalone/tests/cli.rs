@@ -51,29 +51,11 @@ fn analyze_writes_pitch_csv_and_notes_as_midi_and_csv() {
 
     // pitch.csv: a header, then `time_s,freq_hz` every hop, 0 where unvoiced; it scores
     // against the truth like the engine does.
-    let text = std::fs::read_to_string(&f0).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time_s,freq_hz"));
-    let rows: Vec<(f64, f64)> = lines
-        .map(|l| {
-            let (t, f) = l.split_once(',').unwrap();
-            (t.parse().unwrap(), f.parse().unwrap())
-        })
-        .collect();
-    assert!(rows.windows(2).all(|w| w[1].0 > w[0].0));
-    assert!(rows
-        .iter()
-        .all(|r| r.1 == 0.0 || (30.0..2100.0).contains(&r.1)));
-    let truth = std::fs::read_to_string(corpus("pitch/p000_piano.f0.csv")).unwrap();
-    let (rt, rf): (Vec<f64>, Vec<f64>) = truth
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let (t, f) = l.split_once(',').unwrap();
-            (t.parse::<f64>().unwrap(), f.parse::<f64>().unwrap())
-        })
-        .unzip();
-    let (et, ef): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
+    let (header, et, ef) = read_time_values(&f0);
+    assert_eq!(header, "time_s,freq_hz");
+    assert!(et.windows(2).all(|w| w[1] > w[0]));
+    assert!(ef.iter().all(|&f| f == 0.0 || (30.0..2100.0).contains(&f)));
+    let (_, rt, rf) = read_time_values(&corpus("pitch/p000_piano.f0.csv"));
     let m = cochlea_engine::eval::melody::evaluate(&rt, &rf, &et, &ef, 50.0);
     assert!(m.raw_pitch_accuracy > 0.95, "{m:?}");
 
@@ -153,14 +135,10 @@ fn voicing_csv_is_the_pitch_track_with_its_probabilities() {
     // probabilities; voiced exactly where the voiced probability reaches the threshold.
     assert_eq!(rows.len(), pitch.lines().count() - 1);
     let mut by_truth = [(0.0, 0usize), (0.0, 0usize)];
-    let truth = std::fs::read_to_string(corpus("pitch/p004_acbass.f0.csv")).unwrap();
-    let truth: Vec<(f64, bool)> = truth
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let (t, f) = l.split_once(',').unwrap();
-            (t.parse().unwrap(), f.parse::<f64>().unwrap() > 0.0)
-        })
+    let (_, truth_t, truth_f) = read_time_values(&corpus("pitch/p004_acbass.f0.csv"));
+    let truth: Vec<(f64, bool)> = truth_t
+        .into_iter()
+        .zip(truth_f.iter().map(|&f| f > 0.0))
         .collect();
     for (row, p) in rows.iter().zip(pitch.lines().skip(1)) {
         assert!(row.starts_with(&format!("{p},")), "{row} against {p}");
@@ -977,32 +955,12 @@ fn melody_csv_follows_the_melody_of_a_mix() {
     let r = cochlea(&["analyze", s(&input), "--melody", s(&out)]);
     assert_code(&r, 0);
     assert_eq!(files_under(&dir), ["m.csv"]);
-    let text = std::fs::read_to_string(&out).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time_s,freq_hz"));
-    let rows: Vec<(f64, f64)> = lines
-        .map(|l| {
-            let (t, f) = l.split_once(',').unwrap();
-            (t.parse().unwrap(), f.parse().unwrap())
-        })
-        .collect();
+    let (header, t, f) = read_time_values(&out);
+    assert_eq!(header, "time_s,freq_hz");
     // One row per 512-sample melody hop, evenly spaced.
     let step = 512.0 / 44_100.0;
-    assert!(rows
-        .windows(2)
-        .all(|w| ((w[1].0 - w[0].0) - step).abs() < 2e-6));
-    let (t, f): (Vec<f64>, Vec<f64>) = rows.into_iter().unzip();
-    let (rt, rf) = {
-        let text =
-            std::fs::read_to_string(corpus("melody/ma000_flute_piano.melody.f0.csv")).unwrap();
-        text.lines()
-            .skip(1)
-            .map(|l| {
-                let (a, b) = l.split_once(',').unwrap();
-                (a.parse::<f64>().unwrap(), b.parse::<f64>().unwrap())
-            })
-            .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
-    };
+    assert!(t.windows(2).all(|w| ((w[1] - w[0]) - step).abs() < 2e-6));
+    let (_, rt, rf) = read_time_values(&corpus("melody/ma000_flute_piano.melody.f0.csv"));
     let scores = cochlea_engine::eval::melody::evaluate(&rt, &rf, &t, &f, 50.0);
     assert!(scores.raw_pitch_accuracy > 0.8, "{scores:?}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -4,8 +4,9 @@
 //! resampled as mir_eval does), notes by onset within 50 ms and pitch within 50 cents.
 //!
 //! The floors sit just under what was measured when they were set (see the comments); a change
-//! that loses accuracy fails here, on the clean files or with white noise 20 dB below the music. The whole dev corpus is scored by
-//! `cargo run --release -p cochlea-benches --bin score -- pitch` (and `-- notes`).
+//! that loses accuracy fails here, on the clean files or with white noise 20 dB below the
+//! music. The whole dev corpus is scored by `cargo run --release -p cochlea-benches --bin score
+//! -- pitch` (and `-- notes`).
 
 use cochlea::analyze::{analyze, FILE_BLOCK};
 use cochlea::audio::{read_audio, Audio};

@@ -146,6 +146,21 @@ pub fn read_times(path: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// Reads a `time,value` CSV (`pitch.csv`, `melody.csv`, the corpus's `.f0.csv`): its header
+/// line, then the times and the values.
+pub fn read_time_values(path: &Path) -> (String, Vec<f64>, Vec<f64>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let (t, v) = lines
+        .map(|l| {
+            let (t, v) = l.split_once(',').unwrap();
+            (t.parse::<f64>().unwrap(), v.parse::<f64>().unwrap())
+        })
+        .unzip();
+    (header, t, v)
+}
+
 /// Asserts `found` matches `truth` one to one within `tol` seconds.
 #[track_caller]
 pub fn assert_onsets(found: &[f64], truth: &[f64], tol: f64) {
